@@ -1,0 +1,37 @@
+# Everything a fresh machine needs, in one place. `make run` and `make test` install what they use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-stamp
+
+.PHONY: setup run test lint format bench clean
+
+setup: $(STAMP)
+
+# torch first, pinned to the local CPU build: an unpinned torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The main job on the built-in default input (a clip rendered from a photo shipped with scikit-image).
+run: setup
+	$(BIN)/faceswap-gan sample astronaut sample/astronaut.mp4
+	$(BIN)/faceswap-gan extract sample/astronaut.mp4 --out extract_out --overwrite
+
+test: setup
+	$(BIN)/ruff format --check faceswap_gan tests bench
+	$(BIN)/ruff check faceswap_gan tests bench
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff format faceswap_gan tests bench
+	$(BIN)/ruff check --fix faceswap_gan tests bench
+
+bench: setup
+	$(BIN)/python bench/extract_speed.py
+
+clean:
+	rm -rf $(VENV) extract_out sample .pytest_cache .ruff_cache

@@ -1,0 +1,318 @@
+"""Stage 1: faces out of videos (or image folders) -> aligned faces, raw crops, eye masks.
+
+``extract_faces`` writes the original's layout (``faces/{raw_faces,aligned_faces,binary_masks_eyes}``)
+plus ``alignments.json``; ``prepare_dataset`` writes the training layout for two people;
+``compute_masks`` (re)computes eye masks for face folders that already exist.
+Results are built in a hidden staging folder and moved into place at the end, so an interrupted
+or failed run never leaves a half-written result where a good one was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from faceswap_gan.alignment import align_face
+from faceswap_gan.alignments_file import write_alignments
+from faceswap_gan.config import ExtractConfig, save_config
+from faceswap_gan.detector import Detection, DetectorSettings, MTCNNDetector
+from faceswap_gan.errors import UserError
+from faceswap_gan.landmarks import SAME_PERSON_DISTANCE, face_descriptor
+from faceswap_gan.masks import eye_mask, eye_mask_rectangles
+from faceswap_gan.media import (
+    Frame,
+    count_source,
+    is_video,
+    iter_source,
+    list_images,
+    probe_video,
+    read_image,
+    write_image,
+)
+
+
+@dataclass
+class ExtractSummary:
+    frames_read: int = 0
+    faces_written: int = 0
+    skipped: Counter = field(default_factory=Counter)  # frames skipped, by reason
+    rect_masks: int = 0  # eye masks that fell back to rectangles
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        reasons = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.skipped.items())) or "none"
+        return (
+            f"{self.frames_read} frames read, {self.faces_written} faces written, frames skipped: {reasons}; "
+            f"{self.rect_masks} eye masks from rectangles; {self.seconds:.1f} s"
+        )
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    aligned: Path
+    masks: Path
+    raw: Path | None = None
+
+    def make(self) -> None:
+        for folder in (self.aligned, self.masks, self.raw):
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+
+
+def extract_faces(
+    source: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    config: ExtractConfig,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> ExtractSummary:
+    """Video or image folder -> ``out_dir/faces/...``, ``out_dir/alignments.json``, ``out_dir/extract_config.yaml``."""
+    out_dir = Path(out_dir)
+    # 1. Check the input and the destination before any work.
+    count_source(source, config.every)
+    _claim(out_dir, ["faces", "alignments.json"], overwrite)
+    # 2. Extract into a staging folder.
+    staging = out_dir / ".faces.partial"
+    outputs = _Outputs(staging / "aligned_faces", staging / "binary_masks_eyes", staging / "raw_faces")
+    summary, frames = _run(source, outputs, config, MTCNNDetector(_detector_settings(config)), progress)
+    # 3. Publish: the new result replaces the old one only now that it is complete.
+    _publish(staging, out_dir / "faces")
+    write_alignments(out_dir / "alignments.json", _alignments(source, config, frames))
+    save_config(config, out_dir / "extract_config.yaml")
+    return summary
+
+
+def prepare_dataset(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    config: ExtractConfig,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict[str, ExtractSummary]:
+    """Two people's videos (or image folders) -> the training layout: ``face_src/``, ``face_dst/``,
+    ``binary_masks/face_{src,dst}_eyes/`` (mask names equal face names), ``alignments_{src,dst}.json``."""
+    data_dir = Path(data_dir)
+    sides = {"src": src, "dst": dst}
+    for source in sides.values():
+        count_source(source, config.every)
+    _claim(
+        data_dir,
+        [p for s in sides for p in (f"face_{s}", f"binary_masks/face_{s}_eyes", f"alignments_{s}.json")],
+        overwrite,
+    )
+    detector = MTCNNDetector(_detector_settings(config))
+    summaries = {}
+    for side, source in sides.items():
+        staging = data_dir / f".face_{side}.partial"
+        outputs = _Outputs(staging / "faces", staging / "masks")
+        summaries[side], frames = _run(source, outputs, config, detector, progress, label=side)
+        _publish(outputs.aligned, data_dir / f"face_{side}")
+        _publish(outputs.masks, data_dir / "binary_masks" / f"face_{side}_eyes")
+        shutil.rmtree(staging, ignore_errors=True)
+        write_alignments(data_dir / f"alignments_{side}.json", _alignments(source, config, frames))
+    save_config(config, data_dir / "extract_config.yaml")
+    return summaries
+
+
+def compute_masks(data_dir: str | os.PathLike, method: str = "dlib", progress: bool = True) -> dict[str, int]:
+    """(Re)compute eye masks for every face folder found under ``data_dir`` (training or extract layout).
+    Returns how many masks each face folder got."""
+    data_dir = Path(data_dir)
+    pairs = [(data_dir / f"face_{s}", data_dir / "binary_masks" / f"face_{s}_eyes") for s in ("src", "dst")]
+    pairs.append((data_dir / "faces" / "aligned_faces", data_dir / "faces" / "binary_masks_eyes"))
+    pairs = [(faces, masks) for faces, masks in pairs if faces.is_dir()]
+    if not pairs:
+        raise UserError(
+            f"{data_dir}: no face folders (face_src/, face_dst/ or faces/aligned_faces/); run prepare or extract"
+        )
+    counts = {}
+    for faces_dir, masks_dir in pairs:
+        files = list_images(faces_dir)
+        if not files:
+            raise UserError(f"{faces_dir}: the folder has no images")
+        staging = masks_dir.with_name(f".{masks_dir.name}.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for file in tqdm(files, desc=f"masks {faces_dir.name}", unit="face", disable=not progress):
+            face = read_image(file)
+            mask = eye_mask(face)[0] if method == "dlib" else eye_mask_rectangles(_template_eyes(face), face.shape[0])
+            write_image(staging / file.name, mask)
+        _publish(staging, masks_dir)
+        counts[str(faces_dir)] = len(files)
+    return counts
+
+
+# -- the work ---------------------------------------------------------------------------------------
+
+
+def _run(
+    source, outputs: _Outputs, config: ExtractConfig, detector: MTCNNDetector, progress: bool, label: str = "extract"
+) -> tuple[ExtractSummary, list[dict]]:
+    """Detect, select, align, mask and write every face of ``source``; returns the summary and per-frame records."""
+    start, summary, records = time.perf_counter(), ExtractSummary(), []
+    reference = _reference_descriptor(config, detector) if config.reference else None
+    shutil.rmtree(outputs.aligned.parent, ignore_errors=True)  # a stale staging folder of a killed run
+    outputs.make()
+    bar = tqdm(total=count_source(source, config.every), desc=label, unit="frame", disable=not progress)
+    batch: list[Frame] = []
+    try:
+        for frame in iter_source(source, config.every):
+            batch.append(frame)
+            if len(batch) == config.batch_size:
+                records += _process(
+                    batch, detector.detect([f.image for f in batch]), outputs, config, reference, summary
+                )
+                bar.update(len(batch))
+                batch = []
+        if batch:
+            records += _process(batch, detector.detect([f.image for f in batch]), outputs, config, reference, summary)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    summary.seconds = time.perf_counter() - start
+    if not summary.faces_written:
+        shutil.rmtree(outputs.aligned.parent, ignore_errors=True)
+        raise UserError(
+            f"{source}: no usable face in {summary.frames_read} frames ({summary.describe()}); "
+            "check the input, or lower --threshold / --min-face-area"
+        )
+    return summary, records
+
+
+def _process(
+    frames: list[Frame],
+    detections: list[list[Detection]],
+    outputs: _Outputs,
+    config: ExtractConfig,
+    reference: np.ndarray | None,
+    summary: ExtractSummary,
+) -> list[dict]:
+    records = []
+    for frame, found in zip(frames, detections, strict=True):
+        summary.frames_read += 1
+        faces, reason = _select(frame.image, found, config, reference)
+        record = {
+            "index": frame.index,
+            "name": frame.name,
+            "time": frame.time,
+            "skipped": reason,
+            "faces": [],
+        }
+        if reason:
+            summary.skipped[reason] += 1
+        for i, det in enumerate(faces):
+            record["faces"].append(_write_face(frame, det, f"{frame.name}face{i}.png", outputs, config, summary))
+        records.append(record)
+    return records
+
+
+def _select(
+    image: np.ndarray, found: list[Detection], config: ExtractConfig, reference: np.ndarray | None
+) -> tuple[list[Detection], str | None]:
+    """The faces to keep in one frame, or the reason the frame is skipped."""
+    if not found:
+        return [], "no_face"
+    faces = [d for d in found if d.area >= config.min_face_area]
+    if not faces:
+        return [], "too_small"
+    if reference is not None:
+        distances = [np.linalg.norm(face_descriptor(image, d.box) - reference) for d in faces]
+        best = int(np.argmin(distances))
+        return ([faces[best]], None) if distances[best] < SAME_PERSON_DISTANCE else ([], "not_reference")
+    if len(faces) > 1 and config.several_faces == "skip":
+        return [], "several_faces"
+    return faces, None
+
+
+def _write_face(
+    frame: Frame, det: Detection, name: str, outputs: _Outputs, config: ExtractConfig, summary: ExtractSummary
+) -> dict:
+    """Align one face, write its files, and return its alignments record."""
+    height, width = frame.image.shape[:2]
+    face_box = det.face_box(width, height)
+    aligned = align_face(frame.image, det.landmarks, config.size)
+    if config.mask_method == "dlib":
+        mask, method = eye_mask(aligned.image, aligned.landmarks[:2])
+    else:
+        mask, method = eye_mask_rectangles(aligned.landmarks[:2], config.size), "rect"
+    summary.rect_masks += method == "rect"
+    write_image(outputs.aligned / name, aligned.image)
+    write_image(outputs.masks / name, mask)
+    x0, y0, x1, y1 = face_box.astype(int)
+    if outputs.raw is not None and x1 > x0 and y1 > y0:
+        write_image(outputs.raw / name, frame.image[y0:y1, x0:x1])
+    summary.faces_written += 1
+    return {
+        "file": name,
+        "box": det.box.tolist(),
+        "face_box": face_box.tolist(),
+        "score": det.score,
+        "landmarks": det.landmarks.tolist(),
+        "matrix": aligned.matrix.tolist(),
+        "inverse": aligned.inverse.tolist(),
+        "mask_method": method,
+    }
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _detector_settings(config: ExtractConfig) -> DetectorSettings:
+    # The small-face filter is applied by _select, which counts the frames it skips.
+    return DetectorSettings(config.min_size, config.threshold, config.factor, config.auto_downscale, 0)
+
+
+def _reference_descriptor(config: ExtractConfig, detector: MTCNNDetector) -> np.ndarray:
+    image = read_image(config.reference)
+    faces = detector.detect_one(image)
+    if not faces:
+        raise UserError(f"{config.reference}: no face found in the reference photo; use a clear frontal photo")
+    largest = max(faces, key=lambda d: d.area)
+    return face_descriptor(image, largest.box)
+
+
+def _template_eyes(face: np.ndarray) -> np.ndarray:
+    from faceswap_gan.alignment import TEMPLATE
+
+    return TEMPLATE[:2] * face.shape[0]
+
+
+def _claim(out_dir: Path, names: list[str], overwrite: bool) -> None:
+    """Refuse to mix a new run with an old one unless ``overwrite``; make sure we can write there."""
+    existing = [n for n in names if (out_dir / n).exists()]
+    if existing and not overwrite:
+        raise UserError(f"{out_dir}: already holds {', '.join(existing)}; use --overwrite to replace, or another --out")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"{out_dir}: cannot write there ({exc.strerror}); choose another --out") from exc
+
+
+def _publish(staging: Path, final: Path) -> None:
+    """Move a finished staging folder into place, replacing what was there."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _alignments(source, config: ExtractConfig, frames: list[dict]) -> dict:
+    video = None
+    if is_video(source):
+        info = probe_video(source)
+        video = {"width": info.width, "height": info.height, "fps": info.fps, "frame_count": info.frame_count}
+    return {"source": str(source), "video": video, "config": asdict(config), "frames": frames}

@@ -1,0 +1,180 @@
+"""Reading videos and still images.
+
+Conventions owned here: every image handed to the rest of the package is a C-contiguous
+``uint8`` array of shape (H, W, 3) in **RGB** order. BGR exists only inside the OpenCV calls below.
+Videos are streamed frame by frame with PyAV; a whole video is never held in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from faceswap_gan.errors import UserError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    width: int
+    height: int
+    fps: float
+    frame_count: int  # from the container; an estimate (duration x fps) when the container lacks it
+    duration: float  # seconds
+    has_audio: bool
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int  # 0-based position in the stream (or in the sorted folder)
+    time: float  # presentation time in seconds (0 for still images)
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    name: str = ""  # stem for output files: "frame{index}" for videos, the file stem for images
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise UserError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, expected a video file")
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    _check_exists(path)
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a readable video ({exc.__class__.__name__}); check the file") from exc
+    if not container.streams.video:
+        container.close()
+        raise UserError(f"{path}: contains no video stream")
+    return container
+
+
+def probe_video(path: str | os.PathLike) -> VideoInfo:
+    """Size, rate, length and audio presence of a video, without decoding it."""
+    path = Path(path)
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        else:
+            duration = 0.0
+        frames = stream.frames or round(duration * fps)
+        ctx = stream.codec_context
+        return VideoInfo(path, ctx.width, ctx.height, fps, frames, duration, bool(container.streams.audio))
+
+
+def iter_frames(path: str | os.PathLike, every: int = 1) -> Iterator[Frame]:
+    """Yield every ``every``-th frame (indices 0, every, 2*every, ...) as RGB uint8.
+
+    A stream that breaks mid-way raises ``UserError`` naming the last good frame; everything
+    yielded before stays valid.
+    """
+    path = Path(path)
+    if every < 1:
+        raise ValueError(f"every must be >= 1, got {every}")
+    last = -1
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame-threaded decoding: the decoder is often the bottleneck
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                last = index
+                if index % every:
+                    continue
+                time = float(frame.pts * stream.time_base) if frame.pts is not None else index / 25.0
+                yield Frame(index, time, frame.to_ndarray(format="rgb24"), f"frame{index}")
+        except av.FFmpegError as exc:
+            raise UserError(
+                f"{path}: the stream breaks after frame {last} ({exc}); frames before it were used"
+            ) from exc
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a still image as (H, W, 3) uint8 RGB.
+
+    Accepts 8- and 16-bit, grayscale, and RGBA/BGRA (alpha is dropped: composited onto black would
+    invent content, so the colour channels are kept as stored).
+    """
+    path = Path(path)
+    _check_exists(path)
+    data = np.fromfile(str(path), dtype=np.uint8)  # works with non-ASCII paths, unlike cv2.imread
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise UserError(f"{path}: not a readable image; check the file")
+    if image.dtype == np.uint16:
+        image = (image.astype(np.float32) / 257.0).round().astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    elif image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    else:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(image)
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray, quality: int = 95) -> None:
+    """Write an RGB (H, W, 3) or grayscale (H, W) uint8 image; the format follows the extension."""
+    path = Path(path)
+    data = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    ok, buffer = cv2.imencode(path.suffix, data, params)
+    if not ok:
+        raise UserError(f"{path}: cannot encode an image with this extension")
+    try:
+        buffer.tofile(str(path))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write ({exc.strerror}); check the folder's permissions") from exc
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files directly inside ``folder``, sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such folder")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+def is_video(path: str | os.PathLike) -> bool:
+    return Path(path).is_file() and Path(path).suffix.lower() not in IMAGE_EXTENSIONS
+
+
+def iter_source(path: str | os.PathLike, every: int = 1) -> Iterator[Frame]:
+    """Frames of a video (every ``every``-th), the images of a folder (all), or one image."""
+    path = Path(path)
+    if path.is_dir():
+        for index, file in enumerate(list_images(path)):
+            yield Frame(index, 0.0, read_image(file), file.stem)
+    elif path.suffix.lower() in IMAGE_EXTENSIONS:
+        yield Frame(0, 0.0, read_image(path), path.stem)
+    else:
+        yield from iter_frames(path, every)
+
+
+def count_source(path: str | os.PathLike, every: int = 1) -> int:
+    """How many frames ``iter_source`` will yield (from the container's count for videos).
+    Raises UserError for a missing or unreadable source and for an empty folder."""
+    path = Path(path)
+    if path.is_dir():
+        count = len(list_images(path))
+        if not count:
+            raise UserError(f"{path}: the folder has no images ({', '.join(IMAGE_EXTENSIONS)})")
+        return count
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        _check_exists(path)
+        return 1
+    return -(-probe_video(path).frame_count // every)
