@@ -3,3 +3,7 @@
 
 class UserError(Exception):
     """Bad input or a failed precondition the user can fix. The message names the file and what to do."""
+
+
+class StreamBroken(UserError):
+    """A video that stopped decoding part-way; the frames before the break were good."""

@@ -13,6 +13,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from faceswap_gan.alignment import align_face
 from faceswap_gan.alignments_file import write_alignments
 from faceswap_gan.config import ExtractConfig, save_config
 from faceswap_gan.detector import Detection, DetectorSettings, MTCNNDetector
-from faceswap_gan.errors import UserError
+from faceswap_gan.errors import StreamBroken, UserError
 from faceswap_gan.landmarks import SAME_PERSON_DISTANCE, face_descriptor
 from faceswap_gan.masks import eye_mask, eye_mask_rectangles
 from faceswap_gan.media import (
@@ -45,13 +46,14 @@ class ExtractSummary:
     skipped: Counter = field(default_factory=Counter)  # frames skipped, by reason
     rect_masks: int = 0  # eye masks that fell back to rectangles
     seconds: float = 0.0
+    warning: str | None = None  # e.g. the video broke part-way: what was read before is kept
 
     def describe(self) -> str:
         reasons = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.skipped.items())) or "none"
         return (
             f"{self.frames_read} frames read, {self.faces_written} faces written, frames skipped: {reasons}; "
             f"{self.rect_masks} eye masks from rectangles; {self.seconds:.1f} s"
-        )
+        ) + (f"\nwarning: {self.warning}" if self.warning else "")
 
 
 @dataclass(frozen=True)
@@ -162,17 +164,8 @@ def _run(
     shutil.rmtree(outputs.aligned.parent, ignore_errors=True)  # a stale staging folder of a killed run
     outputs.make()
     bar = tqdm(total=count_source(source, config.every), desc=label, unit="frame", disable=not progress)
-    batch: list[Frame] = []
     try:
-        for frame in iter_source(source, config.every):
-            batch.append(frame)
-            if len(batch) == config.batch_size:
-                records += _process(
-                    batch, detector.detect([f.image for f in batch]), outputs, config, reference, summary
-                )
-                bar.update(len(batch))
-                batch = []
-        if batch:
+        for batch in _batches(source, config, summary):
             records += _process(batch, detector.detect([f.image for f in batch]), outputs, config, reference, summary)
             bar.update(len(batch))
     finally:
@@ -185,6 +178,21 @@ def _run(
             "check the input, or lower --threshold / --min-face-area"
         )
     return summary, records
+
+
+def _batches(source, config: ExtractConfig, summary: ExtractSummary) -> Iterator[list[Frame]]:
+    """Frames in lists of ``config.batch_size``; a video that breaks part-way ends the stream with a warning."""
+    batch: list[Frame] = []
+    try:
+        for frame in iter_source(source, config.every):
+            batch.append(frame)
+            if len(batch) == config.batch_size:
+                yield batch
+                batch = []
+    except StreamBroken as exc:
+        summary.warning = f"{exc}; the frames before it were used"
+    if batch:
+        yield batch
 
 
 def _process(

@@ -16,7 +16,7 @@ import av
 import cv2
 import numpy as np
 
-from faceswap_gan.errors import UserError
+from faceswap_gan.errors import StreamBroken, UserError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -79,7 +79,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
 def iter_frames(path: str | os.PathLike, every: int = 1) -> Iterator[Frame]:
     """Yield every ``every``-th frame (indices 0, every, 2*every, ...) as RGB uint8.
 
-    A stream that breaks mid-way raises ``UserError`` naming the last good frame; everything
+    A stream that breaks mid-way raises ``StreamBroken`` naming the last good frame; everything
     yielded before stays valid.
     """
     path = Path(path)
@@ -97,9 +97,7 @@ def iter_frames(path: str | os.PathLike, every: int = 1) -> Iterator[Frame]:
                 time = float(frame.pts * stream.time_base) if frame.pts is not None else index / 25.0
                 yield Frame(index, time, frame.to_ndarray(format="rgb24"), f"frame{index}")
         except av.FFmpegError as exc:
-            raise UserError(
-                f"{path}: the stream breaks after frame {last} ({exc}); frames before it were used"
-            ) from exc
+            raise StreamBroken(f"{path}: the stream breaks after frame {last} ({exc.strerror or exc})") from exc
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -178,3 +176,44 @@ def count_source(path: str | os.PathLike, every: int = 1) -> int:
         _check_exists(path)
         return 1
     return -(-probe_video(path).frame_count // every)
+
+
+class VideoWriter:
+    """H.264 video writer that publishes atomically: frames go to a hidden temporary file that is
+    renamed to ``path`` only by a clean ``close()``; on error the temporary file is removed and
+    whatever was at ``path`` stays as it was. Frames are (H, W, 3) uint8 RGB of one even size."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 18) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        try:
+            self.container = av.open(str(self.tmp), mode="w")
+        except (OSError, av.FFmpegError) as exc:
+            raise UserError(f"{self.path}: cannot write a video there ({exc})") from exc
+        from fractions import Fraction
+
+        self.stream = self.container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        self.stream.width, self.stream.height = width, height
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.options = {"crf": str(crf), "preset": "veryfast"}
+
+    def write(self, image: np.ndarray) -> None:
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        self.container.mux(self.stream.encode(frame))
+
+    def close(self, publish: bool = True) -> None:
+        try:
+            if publish:
+                self.container.mux(self.stream.encode(None))
+        finally:
+            self.container.close()
+        if publish:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(publish=exc_type is None)

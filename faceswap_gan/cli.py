@@ -1,0 +1,175 @@
+"""The ``faceswap-gan`` command: one sub-command per stage, no logic of its own.
+
+Every error a user can fix is printed on one line (``error: ...``) with exit status 1; an
+interrupt exits with 130. Nothing here prints a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from faceswap_gan import __version__
+from faceswap_gan.config import ExtractConfig, load_config
+from faceswap_gan.errors import UserError
+
+EXAMPLES_EXTRACT = """
+\b
+Examples:
+  faceswap-gan extract interview.mp4 --out work/interview
+  faceswap-gan extract crowd.mp4 --out work/anna --reference anna.jpg --every 3
+  faceswap-gan extract photos/ --out work/photos --size 128
+"""
+
+
+def _extract_options(fn):
+    """Options shared by extract and prepare; each maps to one ExtractConfig field."""
+    d = ExtractConfig()
+    options = [
+        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="YAML file of extract settings; options given here win."),
+        click.option("--every", type=click.IntRange(min=1), help=f"Keep every N-th video frame. [default: {d.every}]"),
+        click.option("--size", type=click.IntRange(32, 1024), help=f"Aligned face size in pixels. [default: {d.size}]"),
+        click.option("--min-size", type=click.IntRange(min=12),
+                     help=f"Smallest face side searched for, in pixels. [default: {d.min_size}]"),
+        click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                     help=f"MTCNN O-Net threshold; raise it against false detections. [default: {d.threshold}]"),
+        click.option("--auto-downscale/--no-auto-downscale", default=None,
+                     help="Detect on a reduced copy of frames of 480p and larger (faster). [default: off]"),
+        click.option("--min-face-area", type=click.IntRange(min=0),
+                     help=f"Skip faces whose box is smaller (pixels^2). [default: {d.min_face_area}]"),
+        click.option("--several-faces", type=click.Choice(["skip", "all"]),
+                     help="Frames with several faces: skip them, or keep every face. [default: skip]"),
+        click.option("--reference", type=click.Path(exists=True, dir_okay=False),
+                     help="Photo of the person to keep; other faces are ignored."),
+        click.option("--mask-method", type=click.Choice(["dlib", "rect"]),
+                     help="Eye masks from dlib's 68 landmarks, or MTCNN rectangles. [default: dlib]"),
+        click.option("--overwrite", is_flag=True, help="Replace a previous result in the output folder."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _extract_config(config_file: Path | None, **fields) -> ExtractConfig:
+    fields = {k: v for k, v in fields.items() if v is not None}
+    if config_file is not None:
+        return load_config(ExtractConfig, config_file, **fields)
+    try:
+        return ExtractConfig(**fields)
+    except ValueError as exc:
+        raise UserError(f"invalid option {exc}") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="faceswap-gan")
+def cli() -> None:
+    """Swap the faces of two people in videos: extract -> train -> convert.
+
+    \b
+    Quick start with the built-in sample clips:
+      faceswap-gan sample astronaut sample/astronaut.mp4
+      faceswap-gan extract sample/astronaut.mp4 --out work/astronaut
+    """
+
+
+@cli.command(epilog=EXAMPLES_EXTRACT)
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: faces/{raw_faces,aligned_faces,binary_masks_eyes}/, alignments.json.")  # fmt: skip
+@_extract_options
+def extract(source: Path, out_dir: Path, config_file, overwrite: bool, quiet: bool, **fields) -> None:
+    """Detect, align and save the faces of one person in SOURCE (a video, an image, or a folder of images)."""
+    from faceswap_gan.extract import extract_faces
+
+    config = _extract_config(config_file, **fields)
+    summary = extract_faces(source, out_dir, config, overwrite=overwrite, progress=not quiet)
+    click.echo(f"{source}: {summary.describe()}")
+    click.echo(f"faces in {out_dir / 'faces'}, alignments in {out_dir / 'alignments.json'}")
+
+
+@cli.command(
+    epilog="""
+\b
+Examples:
+  faceswap-gan prepare alice.mp4 bob.mp4 --out data/alice_bob
+  faceswap-gan prepare alice_photos/ bob.mp4 --out data/ab --every 2 --size 256
+"""
+)
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option("--out", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Training data folder: face_src/, face_dst/, binary_masks/face_{src,dst}_eyes/.")  # fmt: skip
+@_extract_options
+def prepare(src: Path, dst: Path, data_dir: Path, config_file, overwrite: bool, quiet: bool, **fields) -> None:
+    """Build the training data of two people: faces of SRC (person A) and DST (person B)."""
+    from faceswap_gan.extract import prepare_dataset
+
+    config = _extract_config(config_file, **fields)
+    summaries = prepare_dataset(src, dst, data_dir, config, overwrite=overwrite, progress=not quiet)
+    for side, source in (("src", src), ("dst", dst)):
+        click.echo(f"{side} {source}: {summaries[side].describe()}")
+    click.echo(f"training data in {data_dir}")
+
+
+@cli.command(
+    epilog="""
+\b
+Examples:
+  faceswap-gan masks data/alice_bob
+  faceswap-gan masks work/interview --method rect
+"""
+)
+@click.argument("data_dir", type=click.Path(path_type=Path))
+@click.option("--method", type=click.Choice(["dlib", "rect"]), default="dlib", show_default=True,
+              help="dlib's 68 landmarks (rectangles where they fail), or template-eye rectangles.")  # fmt: skip
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def masks(data_dir: Path, method: str, quiet: bool) -> None:
+    """(Re)compute the eye masks of the face folders in DATA_DIR (from prepare or extract)."""
+    from faceswap_gan.extract import compute_masks
+
+    for folder, count in compute_masks(data_dir, method, progress=not quiet).items():
+        click.echo(f"{folder}: {count} eye masks")
+
+
+@cli.command(
+    epilog="""
+\b
+Examples:
+  faceswap-gan sample astronaut sample/astronaut.mp4
+  faceswap-gan sample grace_hopper sample/hopper.mp4 --seconds 8
+"""
+)
+@click.argument("name", type=click.Choice(["astronaut", "grace_hopper"]))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seconds", type=click.FloatRange(0.2, 120), default=4.0, show_default=True, help="Clip length.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the camera's motion.")
+def sample(name: str, path: Path, seconds: float, seed: int) -> None:
+    """Render a built-in sample clip: a moving camera over a photo shipped with scikit-image or matplotlib."""
+    from faceswap_gan.samples import make_sample_clip
+
+    click.echo(f"sample clip in {make_sample_clip(name, path, seconds=seconds, seed=seed)}")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("interrupted; finished results were kept, partial ones discarded", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()
