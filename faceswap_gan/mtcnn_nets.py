@@ -25,6 +25,8 @@ def _max_pool_same(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
     h, w = x.shape[-2:]
     pad_h = max((-(-h // stride) - 1) * stride + kernel - h, 0)
     pad_w = max((-(-w // stride) - 1) * stride + kernel - w, 0)
+    if pad_h <= 1 and pad_w <= 1:  # padding only at the end: ceil_mode does it without a padded copy
+        return F.max_pool2d(x, kernel, stride, ceil_mode=True)
     x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2), value=float("-inf"))
     return F.max_pool2d(x, kernel, stride)
 
