@@ -81,3 +81,25 @@ def load_config(cls: type[T], path: str | os.PathLike, **overrides: Any) -> T:
         return cls(**data)
     except (TypeError, ValueError) as exc:
         raise UserError(f"{path}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture; saved inside every checkpoint so a model is rebuilt from the file alone."""
+
+    resolution: int = 64  # face size the model sees and produces: 64, 128 or 256
+    capacity: str = "lite"  # "standard" (the original's default) or "lite" (half the widths, nearest upsampling)
+    norm: str = "hybrid"  # none, instancenorm, layernorm, groupnorm, batchnorm, hybrid (spec §1.2 semantics)
+    self_attention: bool = True  # SAGAN blocks in encoder, decoders and discriminators
+
+    def __post_init__(self) -> None:
+        from faceswap_gan.nets.blocks import NORMS
+
+        _check(self.resolution in (64, 128, 256), "resolution", f"must be 64, 128 or 256, got {self.resolution}")
+        _check(self.capacity in ("standard", "lite"), "capacity", f"must be standard or lite, got {self.capacity!r}")
+        _check(self.norm in NORMS, "norm", f"must be one of {', '.join(NORMS)}, got {self.norm!r}")
+
+    @property
+    def coef(self) -> int:
+        """Width divisor: 1 for standard, 2 for lite."""
+        return 2 if self.capacity == "lite" else 1

@@ -1,0 +1,1 @@
+"""The networks: blocks, autoencoder (shared encoder + decoders), discriminator, perceptual backbones."""

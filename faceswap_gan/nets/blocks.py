@@ -1,0 +1,214 @@
+"""Building blocks of the faceswap-GAN networks (spec §1.2), NCHW.
+
+Normalisation options reproduce what the original *does*, not what its names say:
+
+=============  =====================================================================================
+``none``       nothing
+``instancenorm``  per sample over all of (C, H, W) together, ``(x - mean) / (std + 1e-3)``, one scalar
+               gamma and beta per layer (``ScalarNorm``; really a layer norm)
+``layernorm``  GroupNorm with ``group`` groups, eps 1e-6: per-channel instance norm where C == group,
+               groups of 4 channels inside the sub-pixel upsampler (C == 4 * group)
+``groupnorm``  GroupNorm with 16 groups, eps 1e-6
+``batchnorm``  BatchNorm2d(eps 1e-3, momentum 0.01 = Keras' 0.99); running statistics *are* updated
+               here (the original never updated them, spec §11.5)
+``hybrid``     first group // 2 channels through a 1x1 conv, the rest through ``ScalarNorm``
+=============  =====================================================================================
+
+Convolutions that the original regularises with L2 (1e-4) are ``RegConv2d``; the optimiser gives
+exactly those weights a coupled weight decay of 2e-4, which is the gradient of 1e-4 * sum(w^2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NORMS = ("none", "instancenorm", "layernorm", "groupnorm", "batchnorm", "hybrid")
+
+
+class RegConv2d(nn.Conv2d):
+    """A Conv2d whose kernel carries the original's L2 penalty; He-normal (truncated) initialised."""
+
+
+def he_normal_(weight: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Keras' he_normal: normal with std sqrt(2 / fan_in), truncated at two standard deviations."""
+    fan_in = weight.shape[1] * weight[0, 0].numel()
+    std = math.sqrt(2.0 / fan_in)
+    return nn.init.trunc_normal_(weight, 0.0, std, -2 * std, 2 * std, generator=generator)
+
+
+def glorot_(module: nn.Conv2d | nn.Linear, generator: torch.Generator | None = None) -> None:
+    """Keras' default initialisation: glorot-uniform kernel, zero bias."""
+    nn.init.xavier_uniform_(module.weight, generator=generator)
+    if module.bias is not None:
+        nn.init.zeros_(module.bias)
+
+
+def reg_conv(
+    c_in: int, c_out: int, k: int, stride: int = 1, padding: int | None = None, bias: bool = False
+) -> RegConv2d:
+    """A regularised conv; "same" padding (k // 2) unless given. For stride 2 and k3, TensorFlow pads
+    0 before / 1 after, PyTorch 1 / 1: the same size, half a pixel apart, immaterial when training."""
+    return RegConv2d(c_in, c_out, k, stride, k // 2 if padding is None else padding, bias=bias)
+
+
+class ScalarNorm(nn.Module):
+    """The original's "instancenorm": per sample over (C, H, W), std + 1e-3, scalar affine."""
+
+    def __init__(self, affine: bool = True) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(1)) if affine else None
+        self.beta = nn.Parameter(torch.zeros(1)) if affine else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        var, mean = torch.var_mean(x, dim=(1, 2, 3), correction=0, keepdim=True)
+        x = (x - mean) / (var.sqrt() + 1e-3)
+        return x if self.gamma is None else x * self.gamma + self.beta
+
+
+class HybridNorm(nn.Module):
+    """Un-normalised 1x1-conv path for the first group // 2 channels (keeps style), ScalarNorm for the rest."""
+
+    def __init__(self, group: int) -> None:
+        super().__init__()
+        if group % 2:
+            raise ValueError(f"hybrid normalisation needs an even group, got {group}")
+        self.split = group // 2
+        self.conv = reg_conv(self.split, self.split, 1, bias=True)
+        self.norm = ScalarNorm()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.conv(x[:, : self.split]), self.norm(x[:, self.split :])], dim=1)
+
+
+def make_norm(norm: str, channels: int, group: int) -> nn.Module:
+    """The normalisation layer ``norm`` for a tensor of ``channels`` in a block of ``group`` filters."""
+    if norm == "none":
+        return nn.Identity()
+    if norm == "instancenorm":
+        return ScalarNorm()
+    if norm == "layernorm":
+        return nn.GroupNorm(group, channels, eps=1e-6)
+    if norm == "groupnorm":
+        return nn.GroupNorm(16, channels, eps=1e-6)
+    if norm == "batchnorm":
+        return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
+    if norm == "hybrid":
+        return HybridNorm(group)
+    raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {norm!r}")
+
+
+class ConvBlock(nn.Sequential):
+    """Conv k3 (no bias) -> ReLU -> norm: the generator's down/refine block (norm *after* the activation)."""
+
+    def __init__(self, c_in: int, c_out: int, norm: str, stride: int = 2) -> None:
+        super().__init__(reg_conv(c_in, c_out, 3, stride), nn.ReLU(inplace=True), make_norm(norm, c_out, c_out))
+
+
+class ConvBlockD(nn.Sequential):
+    """Conv k4 s2 (no bias) -> LeakyReLU(0.2) -> norm: the discriminator's block."""
+
+    def __init__(self, c_in: int, c_out: int, norm: str) -> None:
+        super().__init__(reg_conv(c_in, c_out, 4, 2, padding=1), nn.LeakyReLU(0.2, True), make_norm(norm, c_out, c_out))
+
+
+class ResBlock(nn.Module):
+    """Two k3 convs with LeakyReLU(0.2), input added before the second activation; never normalised."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = reg_conv(channels, channels, 3)
+        self.conv2 = reg_conv(channels, channels, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv2(F.leaky_relu(self.conv1(x), 0.2))
+        return F.leaky_relu(y + x, 0.2)
+
+
+def icnr_(weight: torch.Tensor, scale: int = 2, generator: torch.Generator | None = None) -> torch.Tensor:
+    """ICNR: every group of scale^2 consecutive output kernels starts identical, so that after
+    PixelShuffle the initial output is a nearest-neighbour upsampling. Base kernels ~ N(0, 0.02)."""
+    base = torch.empty(weight.shape[0] // scale**2, *weight.shape[1:])
+    nn.init.normal_(base, 0.0, 0.02, generator=generator)
+    with torch.no_grad():
+        return weight.copy_(base.repeat_interleave(scale**2, dim=0))
+
+
+class UpscalePS(nn.Module):
+    """Standard upsampler: conv k3 to 4f (bias, ICNR) -> LeakyReLU(0.2) -> norm on 4f -> PixelShuffle(2)."""
+
+    def __init__(self, c_in: int, f: int, norm: str) -> None:
+        super().__init__()
+        self.conv = reg_conv(c_in, 4 * f, 3, bias=True)
+        self.norm = make_norm(norm, 4 * f, f)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pixel_shuffle(self.norm(F.leaky_relu(self.conv(x), 0.2)), 2)
+
+
+class UpscaleNN(nn.Module):
+    """Lite upsampler: nearest x2 -> reflect pad -> conv k3 (bias) -> norm. No activation (as the original)."""
+
+    def __init__(self, c_in: int, f: int, norm: str) -> None:
+        super().__init__()
+        self.conv = reg_conv(c_in, f, 3, padding=0, bias=True)
+        self.norm = make_norm(norm, f, f)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), mode="reflect")
+        return self.norm(self.conv(x))
+
+
+class SelfAttention(nn.Module):
+    """SAGAN self-attention as the original: queries g, keys f (C/8 each), values h (C), softmax over
+    keys with no 1/sqrt(d) scaling, output gamma * attention + x with gamma starting at 0.
+
+    ``scaled_dot_product_attention(scale=1.0)`` computes exactly softmax(g f^T) h without building
+    the (HW x HW) matrix in memory; at 64x64 that matrix is 4096 x 4096 per image.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        if channels < 8:
+            raise ValueError(f"self-attention needs >= 8 channels, got {channels}")
+        self.f = RegConv2d(channels, channels // 8, 1, bias=True)
+        self.g = RegConv2d(channels, channels // 8, 1, bias=True)
+        self.h = RegConv2d(channels, channels, 1, bias=True)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, height, width = x.shape
+        q = self.g(x).flatten(2).transpose(1, 2)  # (B, HW, C/8)
+        k = self.f(x).flatten(2).transpose(1, 2)  # (B, HW, C/8)
+        v = self.h(x).flatten(2).transpose(1, 2)  # (B, HW, C)
+        out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
+        return x + self.gamma * out.transpose(1, 2).reshape(b, c, height, width)
+
+
+@torch.no_grad()
+def init_weights(model: nn.Module, generator: torch.Generator | None = None) -> None:
+    """The original's initialisers, drawn from ``generator``: ICNR for sub-pixel convs, glorot for the
+    attention 1x1 convs and every plain (unregularised) conv or dense layer, truncated He-normal for
+    the other regularised convs; zero biases; norm layers keep their defaults (gamma 1, beta 0)."""
+    special: set[nn.Module] = set()
+    for module in model.modules():
+        if isinstance(module, UpscalePS):
+            icnr_(module.conv.weight, generator=generator)
+            nn.init.zeros_(module.conv.bias)
+            special.add(module.conv)
+        elif isinstance(module, SelfAttention):
+            for conv in (module.f, module.g, module.h):
+                glorot_(conv, generator)
+                special.add(conv)
+    for module in model.modules():
+        if module in special:
+            continue
+        if isinstance(module, RegConv2d):
+            he_normal_(module.weight, generator)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, (nn.Conv2d, nn.Linear)):
+            glorot_(module, generator)
