@@ -103,3 +103,72 @@ class ModelConfig:
     def coef(self) -> int:
         """Width divisor: 1 for standard, 2 for lite."""
         return 2 if self.capacity == "lite" else 1
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """The original's ``loss_weights`` (spec §2.8)."""
+
+    w_D: float = 0.1  # generator adversarial weight  # noqa: N815 - the original's name
+    w_recon: float = 1.0  # L1 reconstruction and deep supervision
+    w_edge: float = 0.1  # edge loss
+    w_eyes: float = 30.0  # eye-region L1 and eye-region edge terms
+    w_pl: tuple[float, float, float, float] = (0.01, 0.1, 0.3, 0.1)  # perceptual taps, deepest first
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "w_pl", tuple(float(w) for w in self.w_pl))
+        _check(len(self.w_pl) == 4, "w_pl", f"needs 4 weights, got {len(self.w_pl)}")
+        for name in ("w_D", "w_recon", "w_edge", "w_eyes"):
+            _check(getattr(self, name) >= 0, name, "must be >= 0")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    iterations: int = 40000  # total iterations; the loss schedule is scaled to it
+    batch_size: int = 8  # faces per person per iteration
+    schedule: str = "train"  # loss schedule: "train" (the train notebook's) or "colab" (the Colab demo's)
+    gan: str = "mixup_lsgan"  # adversarial loss: "mixup_lsgan" or "relativistic_avg_lsgan"
+    perceptual: str = "dlib"  # perceptual backbone: "dlib", "vggface2" (needs perceptual_weights) or "none"
+    perceptual_weights: str | None = None  # rcmalli_vggface_tf_notop_resnet50.h5 for "vggface2"
+    perceptual_before_activation: bool = False  # tap residual sums before their ReLU (the Colab choice)
+    cycle_loss: bool = False  # the original's optional cycle-consistency loss (weight 10)
+    lr_d: float = 2e-4  # discriminator learning rate (times the schedule's lr_factor)
+    lr_g: float = 1e-4  # generator learning rate (times the schedule's lr_factor)
+    display_every: int = 300  # iterations between loss rows, previews and checkpoints
+    backup_every: int = 5000  # iterations between kept checkpoint copies
+    prob_colour_match: float = 0.5  # probability of the random colour-match augmentation
+    motion_blur: bool = False  # motion-blur augmentation (recommended for faces from videos)
+    eye_masks: bool = True  # use the eye masks of the data folder (zeros otherwise)
+    seed: int = 0  # everything random (initialisation, data, mixup) derives from it
+    workers: int = -1  # data-loading processes; -1 = one per spare CPU core (at least 1)
+    device: str = "auto"  # auto, cpu, cuda or mps
+
+    def __post_init__(self) -> None:
+        _check(self.iterations >= 1, "iterations", f"must be >= 1, got {self.iterations}")
+        _check(
+            self.batch_size >= 2 and self.batch_size % 2 == 0,
+            "batch_size",
+            f"must be even and >= 2, got {self.batch_size}",
+        )
+        _check(self.schedule in ("train", "colab"), "schedule", f"must be train or colab, got {self.schedule!r}")
+        _check(self.gan in ("mixup_lsgan", "relativistic_avg_lsgan"), "gan", f"unknown adversarial loss {self.gan!r}")
+        _check(
+            self.perceptual in ("dlib", "vggface2", "none"),
+            "perceptual",
+            f"must be dlib, vggface2 or none, got {self.perceptual!r}",
+        )
+        _check(
+            self.perceptual != "vggface2" or bool(self.perceptual_weights),
+            "perceptual_weights",
+            "required for vggface2",
+        )
+        _check(self.lr_d > 0 and self.lr_g > 0, "lr_d", "learning rates must be > 0")
+        _check(self.display_every >= 1, "display_every", f"must be >= 1, got {self.display_every}")
+        _check(self.backup_every >= 1, "backup_every", f"must be >= 1, got {self.backup_every}")
+        _check(0 <= self.prob_colour_match <= 1, "prob_colour_match", "must be in [0, 1]")
+        _check(self.workers >= -1, "workers", f"must be >= -1, got {self.workers}")
+        _check(
+            self.device in ("auto", "cpu", "cuda", "mps"),
+            "device",
+            f"must be auto, cpu, cuda or mps, got {self.device!r}",
+        )

@@ -1,0 +1,102 @@
+"""Training speed of the original's default configuration: 64 px, lite, hybrid norm, self-attention,
+batch 8, mixup-LSGAN; with and without the perceptual loss.
+
+Prints seconds per iteration and images/s (steady state, real augmented batches from
+../shared/data clips prepared on the fly), the FLOPs of one iteration (torch.utils.flop_counter), and
+the fraction of this machine's float32 GEMM rate that reaches (a large matmul measured in the same run).
+For reference, the original Keras code needs about 2.1 s per iteration for this configuration without
+the perceptual loss on the 2-core development machine (84 GFLOP/s, 39 % of its ~215 GFLOP/s GEMM).
+
+    .venv/bin/python bench/train_speed.py [--iterations 6] [--device cpu|cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from faceswap_gan.config import ExtractConfig, LossWeights, ModelConfig, TrainConfig
+from faceswap_gan.data import FaceSet
+from faceswap_gan.extract import prepare_dataset
+from faceswap_gan.model import FaceSwapModel
+from faceswap_gan.nets.perceptual import load_perceptual
+from faceswap_gan.runtime import setup_runtime
+from faceswap_gan.schedule import LossPhase
+from faceswap_gan.train import _optimisers, _samples, _step
+
+CLIPS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips"
+
+
+def gemm_rate(device: torch.device, n: int = 4096, repeats: int = 5) -> float:
+    """float32 FLOP/s of an n x n matmul (best of ``repeats``)."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        a @ b
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=6)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    runtime = setup_runtime(args.device)
+    model_config = ModelConfig(64, "lite", "hybrid", True)
+    with tempfile.TemporaryDirectory() as tmp:
+        prepare_dataset(CLIPS / "d6.mp4", CLIPS / "d18.mp4", tmp, ExtractConfig(every=8), progress=False)
+        faces = FaceSet.from_data_dir(Path(tmp), "src"), FaceSet.from_data_dir(Path(tmp), "dst")
+        config = TrainConfig(batch_size=8, device=args.device)
+        datasets = _samples(*faces, model_config, config)
+        batches = [
+            [torch.stack(t) for t in zip(*[ds[i * 8 + k] for k in range(8)], strict=True)]
+            for i in range(args.iterations + 1)
+            for ds in datasets
+        ]
+    peak = gemm_rate(runtime.device)
+    print(f"device {runtime.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"float32 GEMM {peak / 1e9:.0f} GFLOP/s")  # fmt: skip
+    for use_pl in (False, True):
+        model = FaceSwapModel(model_config).to(runtime.device)
+        if runtime.device.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        perceptual = load_perceptual("dlib") if use_pl else None
+        perceptual = perceptual.to(runtime.device) if perceptual is not None else None
+        phase = LossPhase(0, use_pl, False, 0.0, 1.0)
+        opt_g, opt_d = _optimisers(model, config, phase)
+
+        def step(i: int, model=model, opt_g=opt_g, opt_d=opt_d, phase=phase, perceptual=perceptual) -> None:
+            a, b = batches[2 * i], batches[2 * i + 1]
+            gen, disc = model.generator, model.discriminators
+            _step(model, gen, disc, opt_g, opt_d, a, b, 0.3, config, LossWeights(), phase, perceptual, runtime)
+
+        with FlopCounterMode(display=False) as counter:
+            step(0)  # also the warm-up
+        flops = counter.get_total_flops()
+        if runtime.device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for i in range(1, args.iterations + 1):
+            step(i)
+        if runtime.device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = (time.perf_counter() - start) / args.iterations
+        label = "with perceptual loss (dlib)" if use_pl else "without perceptual loss   "
+        print(f"{label}: {seconds:.3f} s/iteration, {16 / seconds:.1f} images/s, {flops / 1e9:.0f} GFLOP/iteration, "
+              f"{flops / seconds / 1e9:.0f} GFLOP/s = {flops / seconds / peak:.0%} of GEMM peak")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

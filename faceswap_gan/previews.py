@@ -1,0 +1,81 @@
+"""What training shows the user: preview grids, the loss table (CSV) and its plot."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from faceswap_gan.media import write_image
+
+
+def _to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] (3 channels) or [0, 1] (1 channel) -> (N, H, W, 3) uint8."""
+    images = images.detach().float().cpu()
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1) * 2 - 1
+    return ((images.permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8)
+
+
+@torch.no_grad()
+def preview_grid(generator, faces_a: torch.Tensor, faces_b: torch.Tensor) -> np.ndarray:
+    """The original's preview: per face, [face | reconstruction | swap | swap's mask], A faces then B faces.
+
+    Reconstruction = the face through its own decoder, swap = through the other one; both are the
+    masked composites over the input. Returns (rows * R, 4 * R, 3) uint8 RGB.
+    """
+    rows = []
+    for faces, own, other in ((faces_a, "a", "b"), (faces_b, "b", "a")):
+        recon, swap = generator.decode(faces, own), generator.decode(faces, other)
+        columns = [faces, recon.composite(faces), swap.composite(faces), swap.alpha]
+        rows.append(np.concatenate([_to_uint8(c) for c in columns], axis=2))  # (N, R, 4R, 3)
+    return np.concatenate([r.reshape(-1, *r.shape[2:]) for r in rows], axis=0)
+
+
+def save_preview(path: str | os.PathLike, grid: np.ndarray) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
+    write_image(tmp, grid)
+    os.replace(tmp, path)
+
+
+def append_losses(path: str | os.PathLike, row: dict[str, float]) -> None:
+    """One row per display interval; the header is written with the first row."""
+    path = Path(path)
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> None:
+    """Discriminator and generator losses against iterations, one panel each (written atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with Path(csv_path).open() as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    x = [int(r["iteration"]) for r in rows]
+    fig, (ax_d, ax_g) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for key in ("d_a", "d_b"):
+        ax_d.plot(x, [float(r[key]) for r in rows], label=key)
+    for key in ("g_total", "adv", "recon", "edge", "pl", "mask"):
+        ax_g.plot(x, [float(r[key]) for r in rows], label=key)
+    for ax, title in ((ax_d, "discriminators"), (ax_g, "generator (both sides)")):
+        ax.set(title=title, xlabel="iteration")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    png_path = Path(png_path)
+    tmp = png_path.with_name(f".{png_path.stem}.partial.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, png_path)

@@ -1,0 +1,337 @@
+"""Stage 2: train the faceswap-GAN on a ``prepare`` folder (spec §2-3).
+
+``train_model`` owns the order and cadence of training: per iteration one generator forward, a D step,
+a G step; at schedule switches new optimisers (the original reset Adam there too) and the decoder swap;
+every ``display_every`` iterations a loss row, a plot, a preview and a checkpoint; every ``backup_every``
+a kept copy. Running it again on the same run folder resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from faceswap_gan.checkpoint import load_checkpoint, save_checkpoint
+from faceswap_gan.config import LossWeights, ModelConfig, TrainConfig
+from faceswap_gan.data import FaceSamples, FaceSet, make_loader, preview_faces
+from faceswap_gan.errors import UserError
+from faceswap_gan.model import FaceSwapModel
+from faceswap_gan.nets.blocks import RegConv2d
+from faceswap_gan.nets.perceptual import load_perceptual
+from faceswap_gan.objective import Side, cycle_loss, discriminator_loss, generator_loss
+from faceswap_gan.previews import append_losses, plot_losses, preview_grid, save_preview
+from faceswap_gan.runtime import Runtime, setup_runtime, teardown_runtime
+from faceswap_gan.schedule import LossPhase, loss_schedule, phase_at, switches_at
+
+L2_DECAY = 2e-4  # Adam's coupled weight decay 2e-4 is the gradient of the original's L2 penalty 1e-4 * sum(w^2)
+MAX_BAD_STEPS = 3  # non-finite losses in a row before the last checkpoint is restored
+
+
+@dataclass
+class TrainSummary:
+    run_dir: Path
+    first_iteration: int
+    iterations_done: int  # total completed, including earlier runs
+    seconds: float
+    last_losses: dict[str, float]
+
+    def describe(self) -> str:
+        done = self.iterations_done - self.first_iteration
+        rate = done / self.seconds if self.seconds else 0.0
+        losses = ", ".join(f"{k} {v:.4f}" for k, v in self.last_losses.items())
+        return f"{done} iterations in {self.seconds:.1f} s ({rate:.2f} it/s), now at {self.iterations_done}; {losses}"
+
+
+def train_model(
+    data_dir: str | os.PathLike,
+    run_dir: str | os.PathLike,
+    model_config: ModelConfig,
+    config: TrainConfig,
+    weights: LossWeights | None = None,
+    progress: bool = True,
+    stop_after: int | None = None,
+) -> TrainSummary:
+    """Train (or resume) in ``run_dir``; ``stop_after`` ends this run early after that many iterations."""
+    data_dir, run_dir, weights = Path(data_dir), Path(run_dir), weights or LossWeights()
+    # 1. Data, run folder, where to start.
+    faces_a, faces_b = FaceSet.from_data_dir(data_dir, "src"), FaceSet.from_data_dir(data_dir, "dst")
+    state = _resume_state(run_dir, model_config)
+    runtime = setup_runtime(config.device)
+    try:
+        if runtime.is_main:
+            _write_run_config(run_dir, model_config, config, weights)
+        # 2. Model, optimisers, perceptual network.
+        model = FaceSwapModel(model_config, seed=config.seed).to(runtime.device)
+        phases = loss_schedule(config.iterations, config.schedule, config.display_every)
+        start = state["iteration"] if state else 0
+        opt_g, opt_d = _optimisers(model, config, phase_at(phases, start))
+        if state:
+            model.generator.load_state_dict(state["generator"])
+            model.discriminators.load_state_dict(state["discriminators"])
+            opt_g.load_state_dict(state["opt_g"])
+            opt_d.load_state_dict(state["opt_d"])
+        perceptual = load_perceptual(config.perceptual, config.perceptual_weights, config.perceptual_before_activation)
+        perceptual = perceptual.to(runtime.device) if perceptual is not None else None
+        if runtime.device.type == "cuda":
+            model = model.to(memory_format=torch.channels_last)
+        gen, disc = model.generator, model.discriminators
+        if runtime.distributed:
+            gen, disc = DistributedDataParallel(gen), DistributedDataParallel(disc)
+        # 3. The loop.
+        stop = config.iterations if stop_after is None else min(config.iterations, start + stop_after)
+        loader = make_loader(
+            _samples(faces_a, faces_b, model_config, config),
+            config.batch_size,
+            start,
+            stop - 1,
+            _workers(config),
+            runtime.rank,
+            runtime.world_size,
+        )
+        preview = [preview_faces(f, model_config.resolution).to(runtime.device) for f in (faces_a, faces_b)]
+        ckpt = run_dir / "checkpoints" / "latest.pt"
+        history, bad, last, began = [], 0, {}, time.perf_counter()
+        bar = tqdm(total=stop - start, initial=0, desc="train", unit="it", disable=not (progress and runtime.is_main))
+        iteration = start
+        try:
+            for iteration, (batch_a, batch_b) in zip(range(start, stop), loader, strict=False):
+                # 3a. Schedule switches: fresh optimisers at the new learning rates, maybe the decoder swap.
+                for phase in switches_at(phases, iteration):
+                    if phase.swap_decoders:
+                        model.generator.swap_decoders()
+                    opt_g, opt_d = _optimisers(model, config, phase)
+                phase = phase_at(phases, iteration)
+                # 3b. One iteration: D step then G step.
+                losses = _step(
+                    model,
+                    gen,
+                    disc,
+                    opt_g,
+                    opt_d,
+                    batch_a,
+                    batch_b,
+                    _mixup(config.seed, iteration),
+                    config,
+                    weights,
+                    phase,
+                    perceptual,
+                    runtime,
+                )
+                if losses is None:  # non-finite: nothing was stepped
+                    bad += 1
+                    if bad >= MAX_BAD_STEPS:
+                        _restore(ckpt, model, opt_g, opt_d, iteration)
+                        bad = 0
+                    continue
+                bad, last = 0, losses
+                history.append(losses)
+                bar.update(1)
+                bar.set_postfix(g=f"{losses['g_total']:.3f}", d=f"{losses['d_a'] + losses['d_b']:.3f}")
+                # 3c. Cadence: losses, plot, preview and checkpoint; backups.
+                done = iteration + 1
+                if runtime.is_main and (done % config.display_every == 0 or done == stop):
+                    _report(run_dir, done, history, model, preview)
+                    history = []
+                    _save(ckpt, model, opt_g, opt_d, config, done)
+                    if done % config.backup_every == 0:
+                        shutil.copyfile(ckpt, run_dir / "checkpoints" / f"backup_iter{done:06d}.pt")
+        except KeyboardInterrupt:
+            if runtime.is_main and iteration > start:
+                _save(ckpt, model, opt_g, opt_d, config, iteration)  # what finished before the interrupt
+            raise
+        finally:
+            bar.close()
+        return TrainSummary(run_dir, start, stop, time.perf_counter() - began, last)
+    finally:
+        teardown_runtime(runtime)
+
+
+def _step(
+    model,
+    gen,
+    disc,
+    opt_g,
+    opt_d,
+    batch_a,
+    batch_b,
+    lam: float,
+    config: TrainConfig,
+    weights: LossWeights,
+    phase: LossPhase,
+    perceptual,
+    runtime: Runtime,
+) -> dict[str, float] | None:
+    """One iteration: a D step, then a G step through the updated discriminators. A step whose loss is
+    not finite is skipped (on every rank alike); then None is returned so that the caller can count it."""
+    memory = torch.channels_last if runtime.device.type == "cuda" else torch.contiguous_format
+    (xa, ya, ma), (xb, yb, mb) = [
+        [t.to(runtime.device, non_blocking=True, memory_format=memory) for t in b] for b in (batch_a, batch_b)
+    ]
+    with runtime.autocast():
+        out_a, out_b = gen(xa, xb)
+    a, b = Side(xa, ya, ma, out_a), Side(xb, yb, mb, out_b)
+    # D step on detached fakes.
+    with runtime.autocast():
+        d = discriminator_loss(disc, a, b, lam, config.gan)
+    d_total = d["d_a"] + d["d_b"]
+    d_ok = runtime.all_true(bool(torch.isfinite(d_total)))
+    if d_ok:
+        opt_d.zero_grad(set_to_none=True)
+        d_total.backward()
+        opt_d.step()
+    # G step through the frozen discriminators (their unwrapped module: no gradient sync needed).
+    model.discriminators.requires_grad_(False)
+    with runtime.autocast():
+        g = generator_loss(model.discriminators, a, b, lam, config.gan, weights, phase, perceptual)
+        if config.cycle_loss:
+            g["cycle"] = cycle_loss(model.generator, a, b)
+    model.discriminators.requires_grad_(True)
+    g_total = sum(g.values())
+    g_ok = runtime.all_true(bool(torch.isfinite(g_total)))
+    if g_ok:
+        opt_g.zero_grad(set_to_none=True)
+        g_total.backward()
+        opt_g.step()
+    if not (d_ok and g_ok):
+        return None
+    losses = {"d_a": d["d_a"], "d_b": d["d_b"], "g_total": g_total} | g
+    return {k: v.item() for k, v in losses.items()}
+
+
+def _mixup(seed: int, iteration: int) -> float:
+    """The step's mixup lambda ~ Beta(0.2, 0.2): one scalar per iteration, derived from (seed, iteration)."""
+    return float(np.random.default_rng([seed, 3, iteration]).beta(0.2, 0.2))
+
+
+def _optimisers(model: FaceSwapModel, config: TrainConfig, phase: LossPhase):
+    """Adam(0.5, 0.999, eps 1e-7) for the generator and for the discriminators, learning rates times the
+    phase's lr_factor; the L2 of the original's regularised convolutions as coupled weight decay."""
+
+    def groups(module: torch.nn.Module) -> list[dict]:
+        decayed = {id(m.weight) for m in module.modules() if isinstance(m, RegConv2d)}
+        params = [p for p in module.parameters() if p.requires_grad]
+        return [
+            {"params": [p for p in params if id(p) in decayed], "weight_decay": L2_DECAY},
+            {"params": [p for p in params if id(p) not in decayed], "weight_decay": 0.0},
+        ]
+
+    def adam(module, lr):
+        return torch.optim.Adam(groups(module), lr=lr * phase.lr_factor, betas=(0.5, 0.999), eps=1e-7)
+
+    return adam(model.generator, config.lr_g), adam(model.discriminators, config.lr_d)
+
+
+def _samples(faces_a: FaceSet, faces_b: FaceSet, model_config: ModelConfig, config: TrainConfig):
+    pool = faces_a.faces + faces_b.faces
+    return [
+        FaceSamples(
+            faces,
+            pool,
+            model_config.resolution,
+            config.seed,
+            side,
+            config.prob_colour_match,
+            config.motion_blur,
+            config.eye_masks,
+        )
+        for faces, side in ((faces_a, "src"), (faces_b, "dst"))
+    ]
+
+
+def _workers(config: TrainConfig) -> int:
+    return max(1, (os.cpu_count() or 2) - 1) if config.workers == -1 else config.workers
+
+
+def _save(path: Path, model: FaceSwapModel, opt_g, opt_d, config: TrainConfig, iteration: int) -> None:
+    save_checkpoint(
+        path,
+        iteration=iteration,
+        model_config=asdict(model.config),
+        train_config=asdict(config),
+        generator=model.generator.state_dict(),
+        discriminators=model.discriminators.state_dict(),
+        opt_g=opt_g.state_dict(),
+        opt_d=opt_d.state_dict(),
+    )
+
+
+def _restore(path: Path, model: FaceSwapModel, opt_g, opt_d, iteration: int) -> None:
+    if not path.is_file():
+        raise UserError(
+            f"losses stopped being finite at iteration {iteration} before any checkpoint; "
+            "lower the learning rates (--lr-g, --lr-d) or check the data"
+        )
+    state = load_checkpoint(path, next(model.parameters()).device)
+    model.generator.load_state_dict(state["generator"])
+    model.discriminators.load_state_dict(state["discriminators"])
+    opt_g.load_state_dict(state["opt_g"])
+    opt_d.load_state_dict(state["opt_d"])
+    print(
+        f"warning: {MAX_BAD_STEPS} non-finite losses in a row at iteration {iteration}; restored the "
+        f"checkpoint of iteration {state['iteration']}",
+        file=sys.stderr,
+    )
+
+
+def _report(run_dir: Path, done: int, history: list[dict[str, float]], model: FaceSwapModel, preview) -> None:
+    keys = ("d_a", "d_b", "g_total", "adv", "recon", "edge", "pl", "mask")
+    row = {"iteration": done} | {k: float(np.mean([h.get(k, 0.0) for h in history])) for k in keys}
+    append_losses(run_dir / "losses.csv", row)
+    plot_losses(run_dir / "losses.csv", run_dir / "loss_plot.png")
+    (run_dir / "previews").mkdir(exist_ok=True)
+    model.eval()
+    save_preview(run_dir / "previews" / f"iter_{done:06d}.png", preview_grid(model.generator, *preview))
+    model.train()
+    _tensorboard(run_dir, done, row)
+
+
+def _tensorboard(run_dir: Path, done: int, row: dict[str, float]) -> None:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return
+    with SummaryWriter(run_dir / "tensorboard") as writer:
+        for key, value in row.items():
+            if key != "iteration" and math.isfinite(value):
+                writer.add_scalar(f"loss/{key}", value, done)
+
+
+def _resume_state(run_dir: Path, model_config: ModelConfig) -> dict | None:
+    """The latest checkpoint of ``run_dir`` if any, after checking it holds the same architecture."""
+    path = run_dir / "checkpoints" / "latest.pt"
+    if not path.exists():
+        return None
+    state = load_checkpoint(path)
+    saved = ModelConfig(**state["model_config"])
+    if saved != model_config:
+        changed = ", ".join(
+            f"{f.name} {getattr(saved, f.name)} -> {getattr(model_config, f.name)}"
+            for f in dataclasses.fields(ModelConfig)
+            if getattr(saved, f.name) != getattr(model_config, f.name)
+        )
+        raise UserError(
+            f"{run_dir}: holds a model with other settings ({changed}); "
+            "use another --out, or the same settings to resume"
+        )
+    return state
+
+
+def _write_run_config(run_dir: Path, model_config: ModelConfig, config: TrainConfig, weights: LossWeights) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data = {"model": asdict(model_config), "train": asdict(config), "losses": asdict(weights)}
+    data["losses"]["w_pl"] = list(weights.w_pl)
+    tmp = run_dir / ".config.yaml.partial"
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+    os.replace(tmp, run_dir / "config.yaml")
