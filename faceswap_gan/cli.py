@@ -154,6 +154,88 @@ def sample(name: str, path: Path, seconds: float, seed: int) -> None:
     click.echo(f"sample clip in {make_sample_clip(name, path, seconds=seconds, seed=seed)}")
 
 
+TRAIN_EPILOG = """
+\b
+Examples:
+  faceswap-gan train --data data/alice_bob --out runs/ab
+  faceswap-gan train --data data/ab --out runs/ab128 --resolution 128 --capacity standard --norm instancenorm
+  faceswap-gan train --data data/ab --out runs/ab --iterations 18000 --stop-after 2000   # in sessions
+  torchrun --nproc-per-node 4 -m faceswap_gan.cli train --data data/ab --out runs/ab --device cuda
+
+\b
+Running the same command again resumes where the run stopped, with the settings saved in
+RUN/config.yaml. RUN receives config.yaml, checkpoints/ (latest.pt, backup_iterNNNNNN.pt),
+previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every iterations.
+"""
+
+
+@cli.command(epilog=TRAIN_EPILOG)
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Training data from `prepare`: face_src/ (person A), face_dst/ (B), binary_masks/.",
+)
+@click.option(
+    "--out",
+    "run_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder; an existing run in it is resumed.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML with model:, train:, losses: sections; options given here win.",
+)
+@click.option("--iterations", type=click.IntRange(min=1), help="Total iterations. [default: 40000]")
+@click.option("--stop-after", type=click.IntRange(min=1), help="Stop this session after N iterations (resume later).")
+@click.option("--resolution", type=click.Choice(["64", "128", "256"]), help="Face size. [default: 64]")
+@click.option("--capacity", type=click.Choice(["lite", "standard"]), help="Network width. [default: lite]")
+@click.option(
+    "--norm",
+    type=click.Choice(["none", "instancenorm", "layernorm", "groupnorm", "batchnorm", "hybrid"]),
+    help="Normalisation (the original's semantics). [default: hybrid]",
+)
+@click.option("--self-attention/--no-self-attention", default=None, help="SAGAN blocks. [default: on]")
+@click.option("--batch-size", type=click.IntRange(min=2), help="Faces per person per iteration (even). [default: 8]")
+@click.option("--schedule", type=click.Choice(["train", "colab"]), help="Loss schedule preset. [default: train]")
+@click.option(
+    "--gan",
+    type=click.Choice(["mixup_lsgan", "relativistic_avg_lsgan"]),
+    help="Adversarial loss. [default: mixup_lsgan]",
+)
+@click.option(
+    "--perceptual", type=click.Choice(["dlib", "vggface2", "none"]), help="Perceptual-loss network. [default: dlib]"
+)
+@click.option(
+    "--perceptual-weights",
+    type=click.Path(exists=True, dir_okay=False),
+    help="rcmalli_vggface_tf_notop_resnet50.h5, for --perceptual vggface2.",
+)
+@click.option("--cycle-loss/--no-cycle-loss", default=None, help="The original's optional cycle loss. [default: off]")
+@click.option("--motion-blur/--no-motion-blur", default=None, help="Motion-blur augmentation. [default: off]")
+@click.option("--display-every", type=click.IntRange(min=1), help="Losses, previews, checkpoint. [default: 300]")
+@click.option("--backup-every", type=click.IntRange(min=1), help="Kept checkpoint copies. [default: 5000]")
+@click.option("--workers", type=click.IntRange(min=-1), help="Data-loading processes; -1 = cores - 1. [default: -1]")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="[default: auto]")
+@click.option("--seed", type=int, help="Seed of initialisation, data order, augmentation. [default: 0]")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, quiet: bool, **options) -> None:
+    """Train the face-swap model on the faces of two people (resumable)."""
+    from faceswap_gan.run_folder import resolve_configs
+    from faceswap_gan.train import train_model
+
+    model, config, weights = resolve_configs(
+        run_dir, config_file, resolution=int(resolution) if resolution else None, **options
+    )
+    summary = train_model(data_dir, run_dir, model, config, weights, progress=not quiet, stop_after=stop_after)
+    click.echo(summary.describe())
+    click.echo(f"run folder {run_dir}: checkpoints/latest.pt, previews/, losses.csv, loss_plot.png")
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 from pathlib import Path
 
@@ -79,3 +80,27 @@ def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> Non
     fig.savefig(tmp, dpi=90)
     plt.close(fig)
     os.replace(tmp, png_path)
+
+
+LOSS_COLUMNS = ("d_a", "d_b", "g_total", "adv", "recon", "edge", "pl", "mask")
+
+
+def report(run_dir: Path, done: int, history: list[dict[str, float]], generator, preview) -> None:
+    """One display interval: a row of mean losses, the refreshed plot, a preview grid, TensorBoard scalars."""
+    row = {"iteration": done} | {k: float(np.mean([h.get(k, 0.0) for h in history])) for k in LOSS_COLUMNS}
+    append_losses(run_dir / "losses.csv", row)
+    plot_losses(run_dir / "losses.csv", run_dir / "loss_plot.png")
+    (run_dir / "previews").mkdir(exist_ok=True)
+    save_preview(run_dir / "previews" / f"iter_{done:06d}.png", preview_grid(generator, *preview))
+    _tensorboard(run_dir, done, row)
+
+
+def _tensorboard(run_dir: Path, done: int, row: dict[str, float]) -> None:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return
+    with SummaryWriter(run_dir / "tensorboard") as writer:
+        for key, value in row.items():
+            if key != "iteration" and math.isfinite(value):
+                writer.add_scalar(f"loss/{key}", value, done)

@@ -8,8 +8,6 @@ a kept copy. Running it again on the same run folder resumes exactly where it st
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
 import shutil
 import sys
@@ -19,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -31,7 +28,8 @@ from faceswap_gan.model import FaceSwapModel
 from faceswap_gan.nets.blocks import RegConv2d
 from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.objective import Side, cycle_loss, discriminator_loss, generator_loss
-from faceswap_gan.previews import append_losses, plot_losses, preview_grid, save_preview
+from faceswap_gan.previews import report
+from faceswap_gan.run_folder import resume_state, write_run_config
 from faceswap_gan.runtime import Runtime, setup_runtime, teardown_runtime
 from faceswap_gan.schedule import LossPhase, loss_schedule, phase_at, switches_at
 
@@ -67,11 +65,11 @@ def train_model(
     data_dir, run_dir, weights = Path(data_dir), Path(run_dir), weights or LossWeights()
     # 1. Data, run folder, where to start.
     faces_a, faces_b = FaceSet.from_data_dir(data_dir, "src"), FaceSet.from_data_dir(data_dir, "dst")
-    state = _resume_state(run_dir, model_config)
+    state = resume_state(run_dir, model_config)
     runtime = setup_runtime(config.device)
     try:
         if runtime.is_main:
-            _write_run_config(run_dir, model_config, config, weights)
+            write_run_config(run_dir, model_config, config, weights)
         # 2. Model, optimisers, perceptual network.
         model = FaceSwapModel(model_config, seed=config.seed).to(runtime.device)
         phases = loss_schedule(config.iterations, config.schedule, config.display_every)
@@ -129,7 +127,13 @@ def train_model(
                     perceptual,
                     runtime,
                 )
-                if losses is None:  # non-finite: nothing was stepped
+                # 3c. A non-finite loss skips the step; non-finite weights never reach a checkpoint.
+                done = iteration + 1
+                due = done % config.display_every == 0 or done == stop
+                if losses is not None and due and not _finite(model):
+                    losses, bad = None, MAX_BAD_STEPS - 1  # restore right away
+                bar.update(1)
+                if losses is None:
                     bad += 1
                     if bad >= MAX_BAD_STEPS:
                         _restore(ckpt, model, opt_g, opt_d, iteration)
@@ -137,12 +141,12 @@ def train_model(
                     continue
                 bad, last = 0, losses
                 history.append(losses)
-                bar.update(1)
                 bar.set_postfix(g=f"{losses['g_total']:.3f}", d=f"{losses['d_a'] + losses['d_b']:.3f}")
-                # 3c. Cadence: losses, plot, preview and checkpoint; backups.
-                done = iteration + 1
-                if runtime.is_main and (done % config.display_every == 0 or done == stop):
-                    _report(run_dir, done, history, model, preview)
+                # 3d. Cadence: losses, plot, preview and checkpoint; backups.
+                if due and runtime.is_main:
+                    model.eval()
+                    report(run_dir, done, history, model.generator, preview)
+                    model.train()
                     history = []
                     _save(ckpt, model, opt_g, opt_d, config, done)
                     if done % config.backup_every == 0:
@@ -208,6 +212,10 @@ def _step(
         return None
     losses = {"d_a": d["d_a"], "d_b": d["d_b"], "g_total": g_total} | g
     return {k: v.item() for k, v in losses.items()}
+
+
+def _finite(model: torch.nn.Module) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in model.parameters())
 
 
 def _mixup(seed: int, iteration: int) -> float:
@@ -283,55 +291,3 @@ def _restore(path: Path, model: FaceSwapModel, opt_g, opt_d, iteration: int) -> 
         f"checkpoint of iteration {state['iteration']}",
         file=sys.stderr,
     )
-
-
-def _report(run_dir: Path, done: int, history: list[dict[str, float]], model: FaceSwapModel, preview) -> None:
-    keys = ("d_a", "d_b", "g_total", "adv", "recon", "edge", "pl", "mask")
-    row = {"iteration": done} | {k: float(np.mean([h.get(k, 0.0) for h in history])) for k in keys}
-    append_losses(run_dir / "losses.csv", row)
-    plot_losses(run_dir / "losses.csv", run_dir / "loss_plot.png")
-    (run_dir / "previews").mkdir(exist_ok=True)
-    model.eval()
-    save_preview(run_dir / "previews" / f"iter_{done:06d}.png", preview_grid(model.generator, *preview))
-    model.train()
-    _tensorboard(run_dir, done, row)
-
-
-def _tensorboard(run_dir: Path, done: int, row: dict[str, float]) -> None:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is optional
-        return
-    with SummaryWriter(run_dir / "tensorboard") as writer:
-        for key, value in row.items():
-            if key != "iteration" and math.isfinite(value):
-                writer.add_scalar(f"loss/{key}", value, done)
-
-
-def _resume_state(run_dir: Path, model_config: ModelConfig) -> dict | None:
-    """The latest checkpoint of ``run_dir`` if any, after checking it holds the same architecture."""
-    path = run_dir / "checkpoints" / "latest.pt"
-    if not path.exists():
-        return None
-    state = load_checkpoint(path)
-    saved = ModelConfig(**state["model_config"])
-    if saved != model_config:
-        changed = ", ".join(
-            f"{f.name} {getattr(saved, f.name)} -> {getattr(model_config, f.name)}"
-            for f in dataclasses.fields(ModelConfig)
-            if getattr(saved, f.name) != getattr(model_config, f.name)
-        )
-        raise UserError(
-            f"{run_dir}: holds a model with other settings ({changed}); "
-            "use another --out, or the same settings to resume"
-        )
-    return state
-
-
-def _write_run_config(run_dir: Path, model_config: ModelConfig, config: TrainConfig, weights: LossWeights) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    data = {"model": asdict(model_config), "train": asdict(config), "losses": asdict(weights)}
-    data["losses"]["w_pl"] = list(weights.w_pl)
-    tmp = run_dir / ".config.yaml.partial"
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-    os.replace(tmp, run_dir / "config.yaml")
