@@ -242,11 +242,9 @@ def main() -> None:
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("interrupted; finished results were kept, partial ones discarded", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("interrupted: finished work was kept, partial files discarded; run the same command to resume "
+                   "training", err=True)  # fmt: skip
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -65,3 +67,26 @@ def setup_runtime(requested: str) -> Runtime:
 def teardown_runtime(runtime: Runtime) -> None:
     if runtime.distributed and dist.is_initialized():
         dist.destroy_process_group()
+
+
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Turn Ctrl-C into a request that the loop honours between iterations, so that a checkpoint never
+    holds half an iteration (a D step without its G step). Yields a callable: True once requested.
+    A second Ctrl-C interrupts at once."""
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested.is_set
+        return
+
+    def handler(signum, frame):
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+        print("\nstopping after this iteration (Ctrl-C again to stop at once)", flush=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield requested.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -8,6 +8,7 @@ a kept copy. Running it again on the same run folder resumes exactly where it st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -30,7 +31,7 @@ from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.objective import Side, cycle_loss, discriminator_loss, generator_loss
 from faceswap_gan.previews import report
 from faceswap_gan.run_folder import resume_state, write_run_config
-from faceswap_gan.runtime import Runtime, setup_runtime, teardown_runtime
+from faceswap_gan.runtime import Runtime, deferred_interrupt, setup_runtime, teardown_runtime
 from faceswap_gan.schedule import LossPhase, loss_schedule, phase_at, switches_at
 
 L2_DECAY = 2e-4  # Adam's coupled weight decay 2e-4 is the gradient of the original's L2 penalty 1e-4 * sum(w^2)
@@ -102,9 +103,14 @@ def train_model(
         ckpt = run_dir / "checkpoints" / "latest.pt"
         history, bad, last, began = [], 0, {}, time.perf_counter()
         bar = tqdm(total=stop - start, initial=0, desc="train", unit="it", disable=not (progress and runtime.is_main))
-        iteration = start
+        cleanup = contextlib.ExitStack()
+        interrupted = cleanup.enter_context(deferred_interrupt())
         try:
             for iteration, (batch_a, batch_b) in zip(range(start, stop), loader, strict=False):
+                if interrupted():  # Ctrl-C: keep every finished iteration, then stop
+                    if runtime.is_main and iteration > start:
+                        _save(ckpt, model, opt_g, opt_d, config, iteration)
+                    raise KeyboardInterrupt
                 # 3a. Schedule switches: fresh optimisers at the new learning rates, maybe the decoder swap.
                 for phase in switches_at(phases, iteration):
                     if phase.swap_decoders:
@@ -151,12 +157,9 @@ def train_model(
                     _save(ckpt, model, opt_g, opt_d, config, done)
                     if done % config.backup_every == 0:
                         shutil.copyfile(ckpt, run_dir / "checkpoints" / f"backup_iter{done:06d}.pt")
-        except KeyboardInterrupt:
-            if runtime.is_main and iteration > start:
-                _save(ckpt, model, opt_g, opt_d, config, iteration)  # what finished before the interrupt
-            raise
         finally:
             bar.close()
+            cleanup.close()
         return TrainSummary(run_dir, start, stop, time.perf_counter() - began, last)
     finally:
         teardown_runtime(runtime)
