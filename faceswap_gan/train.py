@@ -88,6 +88,7 @@ def train_model(
         gen, disc = model.generator, model.discriminators
         if runtime.distributed:
             gen, disc = DistributedDataParallel(gen), DistributedDataParallel(disc)
+        parts = _Parts(model, gen, disc, perceptual, runtime, config, weights)
         # 3. The loop.
         stop = config.iterations if stop_after is None else min(config.iterations, start + stop_after)
         loader = make_loader(
@@ -118,21 +119,7 @@ def train_model(
                     opt_g, opt_d = _optimisers(model, config, phase)
                 phase = phase_at(phases, iteration)
                 # 3b. One iteration: D step then G step.
-                losses = _step(
-                    model,
-                    gen,
-                    disc,
-                    opt_g,
-                    opt_d,
-                    batch_a,
-                    batch_b,
-                    _mixup(config.seed, iteration),
-                    config,
-                    weights,
-                    phase,
-                    perceptual,
-                    runtime,
-                )
+                losses = _step(parts, opt_g, opt_d, batch_a, batch_b, _mixup(config.seed, iteration), phase)
                 # 3c. A non-finite loss skips the step; non-finite weights never reach a checkpoint.
                 done = iteration + 1
                 due = done % config.display_every == 0 or done == stop
@@ -165,33 +152,34 @@ def train_model(
         teardown_runtime(runtime)
 
 
-def _step(
-    model,
-    gen,
-    disc,
-    opt_g,
-    opt_d,
-    batch_a,
-    batch_b,
-    lam: float,
-    config: TrainConfig,
-    weights: LossWeights,
-    phase: LossPhase,
-    perceptual,
-    runtime: Runtime,
-) -> dict[str, float] | None:
+@dataclass(frozen=True)
+class _Parts:
+    """What every step uses: the model, its (possibly distributed) generator and discriminators, the
+    perceptual network, where it runs, and the settings."""
+
+    model: FaceSwapModel
+    gen: torch.nn.Module
+    disc: torch.nn.Module
+    perceptual: torch.nn.Module | None
+    runtime: Runtime
+    config: TrainConfig
+    weights: LossWeights
+
+
+def _step(parts: _Parts, opt_g, opt_d, batch_a, batch_b, lam: float, phase: LossPhase) -> dict[str, float] | None:
     """One iteration: a D step, then a G step through the updated discriminators. A step whose loss is
     not finite is skipped (on every rank alike); then None is returned so that the caller can count it."""
+    model, runtime, config = parts.model, parts.runtime, parts.config
     memory = torch.channels_last if runtime.device.type == "cuda" else torch.contiguous_format
     (xa, ya, ma), (xb, yb, mb) = [
         [t.to(runtime.device, non_blocking=True, memory_format=memory) for t in b] for b in (batch_a, batch_b)
     ]
     with runtime.autocast():
-        out_a, out_b = gen(xa, xb)
+        out_a, out_b = parts.gen(xa, xb)
     a, b = Side(xa, ya, ma, out_a), Side(xb, yb, mb, out_b)
     # D step on detached fakes.
     with runtime.autocast():
-        d = discriminator_loss(disc, a, b, lam, config.gan)
+        d = discriminator_loss(parts.disc, a, b, lam, config.gan)
     d_total = d["d_a"] + d["d_b"]
     d_ok = runtime.all_true(bool(torch.isfinite(d_total)))
     if d_ok:
@@ -201,7 +189,7 @@ def _step(
     # G step through the frozen discriminators (their unwrapped module: no gradient sync needed).
     model.discriminators.requires_grad_(False)
     with runtime.autocast():
-        g = generator_loss(model.discriminators, a, b, lam, config.gan, weights, phase, perceptual)
+        g = generator_loss(model.discriminators, a, b, lam, config.gan, parts.weights, phase, parts.perceptual)
         if config.cycle_loss:
             g["cycle"] = cycle_loss(model.generator, a, b)
     model.discriminators.requires_grad_(True)
