@@ -28,27 +28,52 @@ def _extract_options(fn):
     """Options shared by extract and prepare; each maps to one ExtractConfig field."""
     d = ExtractConfig()
     options = [
-        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-                     help="YAML file of extract settings; options given here win."),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="YAML file of extract settings; options given here win.",
+        ),
         click.option("--every", type=click.IntRange(min=1), help=f"Keep every N-th video frame. [default: {d.every}]"),
         click.option("--size", type=click.IntRange(32, 1024), help=f"Aligned face size in pixels. [default: {d.size}]"),
-        click.option("--min-size", type=click.IntRange(min=12),
-                     help=f"Smallest face side searched for, in pixels. [default: {d.min_size}]"),
-        click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-                     help=f"MTCNN O-Net threshold; raise it against false detections. [default: {d.threshold}]"),
-        click.option("--auto-downscale/--no-auto-downscale", default=None,
-                     help="Detect on a reduced copy of frames of 480p and larger (faster). [default: off]"),
-        click.option("--min-face-area", type=click.IntRange(min=0),
-                     help=f"Skip faces whose box is smaller (pixels^2). [default: {d.min_face_area}]"),
-        click.option("--several-faces", type=click.Choice(["skip", "all"]),
-                     help="Frames with several faces: skip them, or keep every face. [default: skip]"),
-        click.option("--reference", type=click.Path(exists=True, dir_okay=False),
-                     help="Photo of the person to keep; other faces are ignored."),
-        click.option("--mask-method", type=click.Choice(["dlib", "rect"]),
-                     help="Eye masks from dlib's 68 landmarks, or MTCNN rectangles. [default: dlib]"),
+        click.option(
+            "--min-size",
+            type=click.IntRange(min=12),
+            help=f"Smallest face side searched for, in pixels. [default: {d.min_size}]",
+        ),
+        click.option(
+            "--threshold",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            help=f"MTCNN O-Net threshold; raise it against false detections. [default: {d.threshold}]",
+        ),
+        click.option(
+            "--auto-downscale/--no-auto-downscale",
+            default=None,
+            help="Detect on a reduced copy of frames of 480p and larger (faster). [default: off]",
+        ),
+        click.option(
+            "--min-face-area",
+            type=click.IntRange(min=0),
+            help=f"Skip faces whose box is smaller (pixels^2). [default: {d.min_face_area}]",
+        ),
+        click.option(
+            "--several-faces",
+            type=click.Choice(["skip", "all"]),
+            help="Frames with several faces: skip them, or keep every face. [default: skip]",
+        ),
+        click.option(
+            "--reference",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Photo of the person to keep; other faces are ignored.",
+        ),
+        click.option(
+            "--mask-method",
+            type=click.Choice(["dlib", "rect"]),
+            help="Eye masks from dlib's 68 landmarks, or MTCNN rectangles. [default: dlib]",
+        ),
         click.option("--overwrite", is_flag=True, help="Replace a previous result in the output folder."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
-    ]  # fmt: skip
+    ]
     for option in reversed(options):
         fn = option(fn)
     return fn
@@ -78,8 +103,13 @@ def cli() -> None:
 
 @cli.command(epilog=EXAMPLES_EXTRACT)
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: faces/{raw_faces,aligned_faces,binary_masks_eyes}/, alignments.json.")  # fmt: skip
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder: faces/{raw_faces,aligned_faces,binary_masks_eyes}/, alignments.json.",
+)
 @_extract_options
 def extract(source: Path, out_dir: Path, config_file, overwrite: bool, quiet: bool, **fields) -> None:
     """Detect, align and save the faces of one person in SOURCE (a video, an image, or a folder of images)."""
@@ -101,8 +131,13 @@ Examples:
 )
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("dst", type=click.Path(path_type=Path))
-@click.option("--out", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Training data folder: face_src/, face_dst/, binary_masks/face_{src,dst}_eyes/.")  # fmt: skip
+@click.option(
+    "--out",
+    "data_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Training data folder: face_src/, face_dst/, binary_masks/face_{src,dst}_eyes/.",
+)
 @_extract_options
 def prepare(src: Path, dst: Path, data_dir: Path, config_file, overwrite: bool, quiet: bool, **fields) -> None:
     """Build the training data of two people: faces of SRC (person A) and DST (person B)."""
@@ -124,8 +159,13 @@ Examples:
 """
 )
 @click.argument("data_dir", type=click.Path(path_type=Path))
-@click.option("--method", type=click.Choice(["dlib", "rect"]), default="dlib", show_default=True,
-              help="dlib's 68 landmarks (rectangles where they fail), or template-eye rectangles.")  # fmt: skip
+@click.option(
+    "--method",
+    type=click.Choice(["dlib", "rect"]),
+    default="dlib",
+    show_default=True,
+    help="dlib's 68 landmarks (rectangles where they fail), or template-eye rectangles.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def masks(data_dir: Path, method: str, quiet: bool) -> None:
     """(Re)compute the eye masks of the face folders in DATA_DIR (from prepare or extract)."""
@@ -236,6 +276,126 @@ def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, qu
     click.echo(f"run folder {run_dir}: checkpoints/latest.pt, previews/, losses.csv, loss_plot.png")
 
 
+CONVERT_EPILOG = """
+\b
+Examples:
+  faceswap-gan convert alice_talk.mp4 --model runs/ab --out alice_as_bob.mp4
+  faceswap-gan convert bob.mp4 --model runs/ab --out bob_as_alice.mp4 --direction BtoA --output-type triple
+  faceswap-gan convert stage.mp4 --model runs/ab --out out.mp4 --reference alice.jpg --start 10 --end 25
+  faceswap-gan convert photo.jpg --model runs/ab --out swapped.png --segmentation eyes_and_mouth
+
+\b
+AtoB puts person B's face on the faces of A (the video should show A), BtoA the reverse.
+If the swapped face jitters, lower --kf-noise (x0.1); if it lags behind, raise it (x10).
+If it looks pasted on, try another --color-correction or a smaller --roi-coverage.
+"""
+
+
+@cli.command(epilog=CONVERT_EPILOG)
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--model",
+    "model_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A run folder of `train`, or a checkpoint file.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output video (.mp4) for a video, image (.png, .jpg) for an image.",
+)
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True)
+@click.option(
+    "--output-type",
+    type=click.Choice(["single", "combined", "triple"]),
+    default="combined",
+    show_default=True,
+    help="result | source+result | source+result+mask map.",
+)
+@click.option(
+    "--color-correction",
+    type=click.Choice(["hist_match", "adain", "adain_xyz", "none"]),
+    default="hist_match",
+    show_default=True,
+)
+@click.option(
+    "--segmentation",
+    type=click.Choice(["none", "eyes", "nose", "mouth", "eyes_and_mouth", "face"]),
+    default="none",
+    show_default=True,
+    help="Replace only these parts of the face.",
+)
+@click.option(
+    "--roi-coverage",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.9,
+    show_default=True,
+    help="Central part of the aligned face that is replaced.",
+)
+@click.option("--smoothing/--no-smoothing", default=True, show_default=True, help="Smooth faces over time.")
+@click.option("--kalman/--no-kalman", default=True, show_default=True, help="Kalman filter, or a moving average.")
+@click.option("--kf-noise", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True)
+@click.option("--moving-average-coef", type=click.FloatRange(0, 1), default=0.65, show_default=True)
+@click.option("--detection-threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True)
+@click.option("--min-face-area", type=click.IntRange(min=0), default=35 * 35, show_default=True)
+@click.option(
+    "--auto-downscale/--no-auto-downscale",
+    default=False,
+    show_default=True,
+    help="Detect on a reduced copy of large frames (faster).",
+)
+@click.option("--enhance", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Contrast boost.")
+@click.option("--reference", type=click.Path(exists=True, dir_okay=False), help="Swap only this person's face.")
+@click.option("--start", type=click.FloatRange(min=0), default=0.0, help="Seconds into the video.")
+@click.option("--end", type=click.FloatRange(min=0), help="Seconds into the video.")
+@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower: better).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def convert(
+    source: Path,
+    model_path: Path,
+    out_path: Path,
+    smoothing: bool,
+    kalman: bool,
+    kf_noise: float,
+    moving_average_coef: float,
+    detection_threshold: float,
+    auto_downscale: bool,
+    reference,
+    start: float,
+    end,
+    crf: int,
+    quiet: bool,
+    **fields,
+) -> None:
+    """Swap the faces of SOURCE (a video or an image) with a trained model."""
+    from faceswap_gan.convert import convert_image, convert_video
+    from faceswap_gan.converter import ConverterConfig
+    from faceswap_gan.media import IMAGE_EXTENSIONS
+
+    try:
+        config = ConverterConfig(
+            image_shape=None,
+            use_smoothed_bbox=smoothing,
+            use_kalman_filter=kalman,
+            kf_noise_coef=kf_noise,
+            bbox_moving_avg_coef=moving_average_coef,
+            detection_threshold=detection_threshold,
+            use_auto_downscaling=auto_downscale,
+            **fields,
+        )
+    except ValueError as exc:
+        raise UserError(f"invalid option {exc}") from exc
+    if source.suffix.lower() in IMAGE_EXTENSIONS:
+        summary = convert_image(source, model_path, out_path, config, reference)
+    else:
+        summary = convert_video(source, model_path, out_path, config, start, end, crf, reference, not quiet)
+    click.echo(f"{source}: {summary.describe()}")
+    click.echo(f"written {out_path}")
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
@@ -243,8 +403,10 @@ def main() -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("interrupted: finished work was kept, partial files discarded; run the same command to resume "
-                   "training", err=True)  # fmt: skip
+        click.echo(
+            "interrupted: finished work was kept, partial files discarded; run the same command to resume training",
+            err=True,
+        )
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()

@@ -25,7 +25,7 @@ from faceswap_gan.alignments_file import write_alignments
 from faceswap_gan.config import ExtractConfig, save_config
 from faceswap_gan.detector import Detection, DetectorSettings, MTCNNDetector
 from faceswap_gan.errors import StreamBroken, UserError
-from faceswap_gan.landmarks import SAME_PERSON_DISTANCE, face_descriptor
+from faceswap_gan.landmarks import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
 from faceswap_gan.masks import eye_mask, eye_mask_rectangles
 from faceswap_gan.media import (
     Frame,
@@ -160,7 +160,7 @@ def _run(
 ) -> tuple[ExtractSummary, list[dict]]:
     """Detect, select, align, mask and write every face of ``source``; returns the summary and per-frame records."""
     start, summary, records = time.perf_counter(), ExtractSummary(), []
-    reference = _reference_descriptor(config, detector) if config.reference else None
+    reference = reference_descriptor(config.reference, detector) if config.reference else None
     shutil.rmtree(outputs.aligned.parent, ignore_errors=True)  # a stale staging folder of a killed run
     outputs.make()
     bar = tqdm(total=count_source(source, config.every), desc=label, unit="frame", disable=not progress)
@@ -276,15 +276,6 @@ def _write_face(
 def _detector_settings(config: ExtractConfig) -> DetectorSettings:
     # The small-face filter is applied by _select, which counts the frames it skips.
     return DetectorSettings(config.min_size, config.threshold, config.factor, config.auto_downscale, 0)
-
-
-def _reference_descriptor(config: ExtractConfig, detector: MTCNNDetector) -> np.ndarray:
-    image = read_image(config.reference)
-    faces = detector.detect_one(image)
-    if not faces:
-        raise UserError(f"{config.reference}: no face found in the reference photo; use a clear frontal photo")
-    largest = max(faces, key=lambda d: d.area)
-    return face_descriptor(image, largest.box)
 
 
 def _template_eyes(face: np.ndarray) -> np.ndarray:

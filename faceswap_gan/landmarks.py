@@ -7,6 +7,7 @@ The 68-point model was trained on iBUG 300-W, whose licence excludes commercial 
 from __future__ import annotations
 
 import importlib.util
+import os
 from functools import cache
 from pathlib import Path
 
@@ -54,3 +55,14 @@ def face_descriptor(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     image = np.ascontiguousarray(image)
     shape = _predictor("shape_predictor_5_face_landmarks.dat")(image, _rect(box))
     return np.asarray(_describer().compute_face_descriptor(image, shape), dtype=np.float64)
+
+
+def reference_descriptor(path: str | os.PathLike, detector) -> np.ndarray:
+    """The descriptor of the largest face in a reference photo (``detector``: an MTCNNDetector)."""
+    from faceswap_gan.media import read_image
+
+    image = read_image(path)
+    faces = detector.detect_one(image)
+    if not faces:
+        raise UserError(f"{path}: no face found in the reference photo; use a clear frontal photo")
+    return face_descriptor(image, max(faces, key=lambda d: d.area).box)

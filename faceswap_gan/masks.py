@@ -72,3 +72,28 @@ def eye_mask(face: np.ndarray, eyes: np.ndarray | None = None) -> tuple[np.ndarr
     if np.linalg.norm(found - eyes, axis=1).max() <= MAX_EYE_DISAGREEMENT * eye_distance:
         return eye_mask_from_landmarks(points, size), "dlib"
     return eye_mask_rectangles(eyes, size), "rect"
+
+
+# dlib 68-point groups of the face parts that conversion can replace alone.
+PARTS = {
+    "eyes": [list(range(36, 42)), list(range(42, 48))],
+    "nose": [list(range(27, 36))],
+    "mouth": [list(range(48, 60))],
+    "face": [list(range(0, 27))],  # jaw line and eyebrows: the whole face
+}
+
+
+def part_mask(points68: np.ndarray, parts: tuple[str, ...], size: int) -> np.ndarray:
+    """(size, size) float32 in [0, 1]: the convex hulls of ``parts``, outlined with a thick contour,
+    filled, dilated and feathered, so that only those parts of the face are replaced."""
+    mask = np.zeros((size, size), np.uint8)
+    thickness = max(1, round(size / 40))
+    for part in parts:
+        for group in PARTS[part]:
+            hull = cv2.convexHull(np.round(points68[group]).astype(np.int32))
+            cv2.fillConvexPoly(mask, hull, 255)
+            cv2.polylines(mask, [hull], True, 255, thickness)
+    k = _scaled_odd(13, size)
+    mask = cv2.dilate(mask, np.ones((k, k), np.uint8))
+    b = _scaled_odd(15, size)
+    return cv2.GaussianBlur(mask, (b, b), 0).astype(np.float32) / 255.0

@@ -15,7 +15,8 @@ import numpy as np
 
 from faceswap_gan.detector import MTCNNDetector
 from faceswap_gan.errors import UserError
-from faceswap_gan.media import VideoWriter, read_image
+from faceswap_gan.media import read_image
+from faceswap_gan.video_io import VideoWriter
 
 SAMPLES = ("astronaut", "grace_hopper")
 

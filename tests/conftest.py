@@ -34,7 +34,7 @@ def astronaut() -> np.ndarray:
 @pytest.fixture(scope="session")
 def blank_video(tmp_path_factory) -> Path:
     """A real H.264 clip of 12 flat grey frames: a video without faces."""
-    from faceswap_gan.media import VideoWriter
+    from faceswap_gan.video_io import VideoWriter
 
     path = tmp_path_factory.mktemp("media") / "blank.mp4"
     with VideoWriter(path, 25, 160, 128) as writer:

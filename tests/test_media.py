@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from faceswap_gan.errors import StreamBroken, UserError
-from faceswap_gan.media import VideoWriter, count_source, iter_frames, iter_source, probe_video, read_image, write_image
+from faceswap_gan.media import count_source, iter_frames, iter_source, probe_video, read_image, write_image
+from faceswap_gan.video_io import VideoWriter
 from tests.conftest import CLIPS, PHOTOS
 
 

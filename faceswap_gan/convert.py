@@ -1,0 +1,194 @@
+"""Stage 3: swap the faces of a video (or an image) with a trained model (spec §5).
+
+Per frame: detect -> track and smooth each face -> align -> model -> colour correction -> feathered
+alpha blending -> enhance -> layout. Frames are processed in small batches (one detector and one model
+call per batch) and streamed: memory does not grow with the video, the sound is carried over, and the
+output file appears only once complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from faceswap_gan.converter import ConverterConfig, ImageOutputType
+from faceswap_gan.detector import DetectorSettings, MTCNNDetector
+from faceswap_gan.errors import UserError
+from faceswap_gan.landmarks import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
+from faceswap_gan.media import Frame, probe_video, read_image, write_image
+from faceswap_gan.model import FaceSwapModel
+from faceswap_gan.swapper import composite, finish, prepare
+from faceswap_gan.tracking import FaceTracker
+from faceswap_gan.video_io import VideoWriter, iter_av
+
+MASK_BACKDROP = 0.15  # the mask map shows the frame faintly behind the masks, as the original
+
+
+@dataclass
+class ConvertSummary:
+    frames: int = 0
+    frames_swapped: int = 0  # frames with at least one face swapped
+    faces_swapped: int = 0
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        rate = self.frames / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.frames} frames, {self.frames_swapped} with a face swapped ({self.faces_swapped} faces), "
+            f"{self.seconds:.1f} s ({rate:.1f} frames/s)"
+        )
+
+
+class _Pipeline:
+    """The per-frame work, shared by videos and images."""
+
+    def __init__(self, model_path: str | os.PathLike, config: ConverterConfig, reference: str | None) -> None:
+        self.model = FaceSwapModel.from_checkpoint(model_path)
+        r = self.model.config.resolution
+        if config.image_shape is None:
+            config = dataclasses.replace(config, image_shape=(r, r, 3))
+        elif config.resolution != r:
+            raise UserError(
+                f"{model_path}: the model works on {r} px faces, but image_shape is {config.image_shape}; "
+                f"use image_shape=({r}, {r}, 3) or None"
+            )
+        self.config = config
+        self.detector = MTCNNDetector(
+            DetectorSettings(20, config.detection_threshold, 0.709, config.use_auto_downscaling, config.min_face_area)
+        )
+        self.tracker = FaceTracker(
+            config.use_kalman_filter, config.kf_noise_coef, config.bbox_moving_avg_coef, config.use_smoothed_bbox
+        )
+        self.reference = reference_descriptor(reference, self.detector) if reference else None
+
+    def run(self, frames: list[Frame], summary: ConvertSummary) -> list[np.ndarray]:
+        """The output images (per the layout) of consecutive frames."""
+        prepared, owners = [], []
+        for i, (frame, found) in enumerate(zip(frames, self.detector.detect([f.image for f in frames]), strict=True)):
+            for track, face in self.tracker.update(found):
+                if self.reference is not None and not self._is_reference(track, frame.image, face):
+                    continue
+                ready = prepare(frame.image, face, self.config)
+                if ready is not None:
+                    prepared.append(ready)
+                    owners.append(i)
+        swapped: list[list] = [[] for _ in frames]
+        if prepared:
+            alphas, colours = self.model.swap(np.stack([p.model_input for p in prepared]), self.config.direction.value)
+            for p, owner, alpha, colour in zip(prepared, owners, alphas, colours, strict=True):
+                swapped[owner].append(finish(p, alpha, colour, self.config, frames[owner].image.shape))
+        outputs = []
+        for frame, faces in zip(frames, swapped, strict=True):
+            summary.frames += 1
+            summary.frames_swapped += bool(faces)
+            summary.faces_swapped += len(faces)
+            result, alpha = composite(frame.image, faces, self.config.enhance) if faces else (frame.image, None)
+            outputs.append(layout(frame.image, result, alpha, self.config.output_type))
+        return outputs
+
+    def _is_reference(self, track, image: np.ndarray, face) -> bool:
+        """Whether a track is the reference person: decided once, on the track's first frame."""
+        if "reference" not in track.extra:
+            distance = np.linalg.norm(face_descriptor(image, face.box) - self.reference)
+            track.extra["reference"] = distance < SAME_PERSON_DISTANCE
+        return track.extra["reference"]
+
+
+def layout(frame: np.ndarray, result: np.ndarray, alpha: np.ndarray | None, output_type: ImageOutputType) -> np.ndarray:
+    """SINGLE: result; COMBINED: [frame | result]; TRIPLE: [frame | result | masks over a faint frame]."""
+    if output_type == ImageOutputType.SINGLE:
+        return result
+    if output_type == ImageOutputType.COMBINED:
+        return np.hstack([frame, result])
+    mask = MASK_BACKDROP * frame.astype(np.float32)
+    if alpha is not None:
+        mask = mask + 255 * alpha[..., None]
+    return np.hstack([frame, result, np.clip(mask, 0, 255).astype(np.uint8)])
+
+
+def convert_video(
+    source: str | os.PathLike,
+    model_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    config: ConverterConfig,
+    start: float = 0.0,
+    end: float | None = None,
+    crf: int = 18,
+    reference: str | None = None,
+    progress: bool = True,
+    batch_size: int = 4,
+) -> ConvertSummary:
+    """``source`` video -> ``out_path`` video of the same frame rate, with the source's sound."""
+    began, summary = time.perf_counter(), ConvertSummary()
+    # 1. Inputs first: the video, the model, the settings.
+    info = probe_video(source)
+    if end is not None and end <= start:
+        raise UserError(f"--end ({end}) must be after --start ({start})")
+    pipeline = _Pipeline(model_path, config, reference)
+    panels = {ImageOutputType.SINGLE: 1, ImageOutputType.COMBINED: 2, ImageOutputType.TRIPLE: 3}[config.output_type]
+    width, height = panels * info.width, info.height
+    audio_rate = _audio_rate(source)
+    expected = round(((end if end is not None else info.duration) - start) * info.fps)
+    # 2. Stream: decode, swap in batches, encode; audio frames go straight to the encoder.
+    bar = tqdm(total=max(expected, 0), desc="convert", unit="frame", disable=not progress)
+    with VideoWriter(out_path, info.fps, width + width % 2, height + height % 2, crf, audio_rate) as writer:
+        pending: list[Frame] = []
+
+        def flush() -> None:
+            for image in pipeline.run(pending, summary):
+                writer.write(_even(image))
+            bar.update(len(pending))
+            pending.clear()
+
+        for item in iter_av(source, start, end):
+            if isinstance(item, Frame):
+                pending.append(item)
+                if len(pending) == batch_size:
+                    flush()
+            elif audio_rate:
+                writer.write_audio(item)
+        flush()
+    bar.close()
+    summary.seconds = time.perf_counter() - began
+    return summary
+
+
+def convert_image(
+    source: str | os.PathLike,
+    model_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    config: ConverterConfig,
+    reference: str | None = None,
+) -> ConvertSummary:
+    """One image -> ``out_path`` (format from its extension), written atomically."""
+    began, summary = time.perf_counter(), ConvertSummary()
+    image = read_image(source)
+    pipeline = _Pipeline(model_path, config, reference)
+    [result] = pipeline.run([Frame(0, 0.0, image, Path(source).stem)], summary)
+    out_path = Path(out_path)
+    tmp = out_path.with_name(f".{out_path.stem}.partial{out_path.suffix}")
+    write_image(tmp, result)
+    os.replace(tmp, out_path)
+    summary.seconds = time.perf_counter() - began
+    return summary
+
+
+def _even(image: np.ndarray) -> np.ndarray:
+    """H.264 in yuv420p needs even sizes: odd ones get one replicated row or column."""
+    h, w = image.shape[:2]
+    if h % 2 or w % 2:
+        image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    return image
+
+
+def _audio_rate(source) -> int | None:
+    import av
+
+    with av.open(str(source)) as container:
+        return container.streams.audio[0].rate if container.streams.audio else None

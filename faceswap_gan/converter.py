@@ -1,0 +1,101 @@
+"""Conversion settings: the ``ConverterConfig`` API the original README shows its users, with its enums.
+
+from faceswap_gan.converter import (ConverterConfig, ColorCorrectionType, ImageOutputType,
+                                    TransformDirection, SegmentationType)
+config = ConverterConfig(image_shape=(64, 64, 3), color_correction=ColorCorrectionType.HISTMATCH,
+                         output_type=ImageOutputType.COMBINED, direction=TransformDirection.AtoB)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class ColorCorrectionType(str, Enum):
+    HISTMATCH = "hist_match"
+    ADAIN = "adain"
+    ADAIN_XYZ = "adain_xyz"
+    NONE = "none"
+
+
+class ImageOutputType(str, Enum):
+    SINGLE = "single"  # the result only
+    COMBINED = "combined"  # source | result
+    TRIPLE = "triple"  # source | result | mask map
+
+
+class TransformDirection(str, Enum):
+    AtoB = "AtoB"  # faces of A become B (decoder B)  # noqa: N815 - the original's names
+    BtoA = "BtoA"  # noqa: N815
+
+
+class SegmentationType(str, Enum):
+    """Which part of the face is replaced. NONE: the whole face through the learned alpha mask (the
+    original); the others restrict the alpha mask to those parts, found with dlib's 68 landmarks."""
+
+    NONE = "none"
+    EYES_ONLY = "eyes"
+    NOSE_ONLY = "nose"
+    MOUTH_ONLY = "mouth"
+    EYES_AND_MOUTH = "eyes_and_mouth"
+    FACE = "face"
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return {"none": (), "eyes_and_mouth": ("eyes", "mouth")}.get(self.value, (self.value,))
+
+
+def _enum(cls: type[Enum], value, field: str):
+    try:
+        return value if isinstance(value, cls) else cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in cls)
+        raise ValueError(f"{field}: must be one of {allowed}, got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class ConverterConfig:
+    image_shape: tuple[int, int, int] | None = (64, 64, 3)  # the model's input; None: the checkpoint's
+    use_smoothed_bbox: bool = True  # smooth each face's box and landmarks over time
+    use_kalman_filter: bool = True  # Kalman filter; False: moving average with bbox_moving_avg_coef
+    use_auto_downscaling: bool = False  # detect on a reduced copy of frames of 480p and larger
+    bbox_moving_avg_coef: float = 0.65  # weight of the previous position in the moving average
+    min_face_area: int = 35 * 35  # faces with a smaller box (pixels^2) are left as they are
+    kf_noise_coef: float = 1e-3  # Kalman process noise: x10 if the face lags behind, /10 if it jitters
+    color_correction: ColorCorrectionType = ColorCorrectionType.HISTMATCH
+    detection_threshold: float = 0.8  # MTCNN's O-Net threshold: lower if faces are missed, raise against false ones
+    roi_coverage: float = 0.9  # central part of the aligned face given to the model (0.85-0.95 suggested)
+    enhance: float = 0.0  # contrast boost of the changed region (0-0.4 suggested)
+    output_type: ImageOutputType = ImageOutputType.COMBINED
+    direction: TransformDirection = TransformDirection.AtoB
+    segmentation: SegmentationType = SegmentationType.NONE
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "color_correction", _enum(ColorCorrectionType, self.color_correction, "color_correction"))
+        set_(self, "output_type", _enum(ImageOutputType, self.output_type, "output_type"))
+        set_(self, "direction", _enum(TransformDirection, self.direction, "direction"))
+        set_(self, "segmentation", _enum(SegmentationType, self.segmentation, "segmentation"))
+        shape = None if self.image_shape is None else tuple(self.image_shape)
+        set_(self, "image_shape", shape)
+        valid = shape is None or (len(shape) == 3 and shape[0] == shape[1] in (64, 128, 256) and shape[2] == 3)
+        if not valid:
+            raise ValueError(f"image_shape: must be (R, R, 3) with R in 64, 128, 256, got {shape}")
+        checks = {
+            "bbox_moving_avg_coef": 0 <= self.bbox_moving_avg_coef <= 1,
+            "detection_threshold": 0 <= self.detection_threshold <= 1,
+            "roi_coverage": 0 < self.roi_coverage < 1,
+            "kf_noise_coef": self.kf_noise_coef > 0,
+            "min_face_area": self.min_face_area >= 0,
+            "enhance": 0 <= self.enhance <= 1,
+        }
+        ranges = {"bbox_moving_avg_coef": "[0, 1]", "detection_threshold": "[0, 1]", "roi_coverage": "(0, 1)",
+                  "kf_noise_coef": "> 0", "min_face_area": ">= 0", "enhance": "[0, 1]"}  # fmt: skip
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{name}: must be in {ranges[name]}, got {getattr(self, name)}")
+
+    @property
+    def resolution(self) -> int | None:
+        return None if self.image_shape is None else self.image_shape[0]
