@@ -1,0 +1,177 @@
+"""Conversion: pure pieces against hand-made expectations, then real clips through the CLI."""
+
+import av
+import numpy as np
+import pytest
+
+from faceswap_gan.alignment import align_face
+from faceswap_gan.color import adain, adain_xyz, hist_match
+from faceswap_gan.convert import layout
+from faceswap_gan.converter import ConverterConfig, ImageOutputType, SegmentationType
+from faceswap_gan.detector import MTCNNDetector
+from faceswap_gan.landmarks import landmarks_68
+from faceswap_gan.masks import ALIGNED_FACE_BOX, part_mask
+from faceswap_gan.media import iter_frames, probe_video, read_image
+from faceswap_gan.tracking import FaceTracker, KalmanPoints, MovingAverage
+from tests.conftest import CLIPS, PHOTOS
+from tests.test_cli_extract import run_cli
+
+
+def _noisy_track(seed: int = 0):
+    """A point moving right at 0.8 px/frame with 3 px measurement noise (120 frames)."""
+    truth = np.stack([np.linspace(100, 196, 120), np.full(120, 50.0)], axis=1)[:, None, :]
+    return truth, truth + np.random.default_rng(seed).normal(0, 3, truth.shape)
+
+
+@pytest.mark.parametrize("smoother", [lambda p: KalmanPoints(p, 1e-3), lambda p: MovingAverage(p, 0.65)])
+def test_smoothers_lower_jitter_and_follow_a_moving_face(smoother):
+    truth, noisy = _noisy_track()
+    s = smoother(noisy[0])
+    out = np.array([s.update(p) for p in noisy])
+    jitter = lambda a: np.abs(np.diff(a[30:, 0, 1])).mean()  # noqa: E731 - frame-to-frame motion where there is none
+    assert jitter(out) < 0.4 * jitter(noisy)
+    assert np.abs(out[-30:, 0, 0] - truth[-30:, 0, 0]).mean() < 3.5  # keeps up with the motion
+
+
+def test_each_face_keeps_its_own_track(detector):
+    two = read_image(PHOTOS / "two_people.jpg")
+    faces = detector.detect_one(two)
+    tracker = FaceTracker()
+    first = {track.id: det.box for track, det in tracker.update(faces)}
+    shifted = [type(f)(f.box + 3, f.score, f.landmarks + 3) for f in faces]
+    second = {track.id: det.box for track, det in tracker.update(shifted)}
+    assert first.keys() == second.keys() and len(first) == len(faces) >= 2
+
+
+def test_adain_gives_the_reference_mean_and_std():
+    rng = np.random.default_rng(0)
+    source = rng.integers(40, 120, (32, 32, 3)).astype(np.uint8)
+    reference = rng.integers(100, 250, (32, 32, 3)).astype(np.uint8)
+    out = adain(source, reference).astype(float)
+    np.testing.assert_allclose(out.mean((0, 1)), reference.mean((0, 1)), atol=0.6)
+    np.testing.assert_allclose(out.std((0, 1)), reference.std((0, 1)), atol=0.6)
+    assert adain_xyz(source, reference).shape == source.shape
+
+
+def test_hist_match_gives_the_reference_histogram():
+    rng = np.random.default_rng(1)
+    source = rng.integers(0, 256, (40, 40, 3)).astype(np.uint8)  # enough levels to express any histogram
+    reference = (rng.random((40, 40, 3)) ** 2 * 255).astype(np.uint8)
+    out = hist_match(source, reference)
+    for c in range(3):
+        q = np.linspace(0.05, 0.95, 19)
+        np.testing.assert_allclose(np.quantile(out[..., c], q), np.quantile(reference[..., c], q), atol=4)
+
+
+def test_layouts_have_the_right_shapes():
+    frame, result, alpha = np.zeros((6, 8, 3), np.uint8), np.ones((6, 8, 3), np.uint8), np.ones((6, 8), np.float32)
+    assert layout(frame, result, alpha, ImageOutputType.SINGLE).shape == (6, 8, 3)
+    assert layout(frame, result, alpha, ImageOutputType.COMBINED).shape == (6, 16, 3)
+    triple = layout(frame, result, None, ImageOutputType.TRIPLE)
+    assert triple.shape == (6, 24, 3) and triple[:, 16:].max() == 0
+
+
+def test_part_masks_cover_their_parts_and_nothing_else(detector):
+    frame = next(iter_frames(CLIPS / "d18.mp4", 60)).image
+    face = align_face(frame, detector.detect_one(frame)[0].landmarks, 256)
+    points = landmarks_68(face.image, ALIGNED_FACE_BOX * 256)
+    at = lambda mask, idx: mask[np.round(points[idx, 1]).astype(int), np.round(points[idx, 0]).astype(int)]  # noqa: E731
+    eyes, mouth, nose = list(range(36, 48)), list(range(48, 60)), list(range(27, 36))
+    mask = part_mask(points, SegmentationType.MOUTH_ONLY.parts, 256)
+    assert at(mask, mouth).min() > 0.9 and at(mask, eyes).max() == 0
+    mask = part_mask(points, SegmentationType.EYES_ONLY.parts, 256)
+    assert at(mask, eyes).min() > 0.9 and at(mask, mouth).max() == 0
+    mask = part_mask(points, SegmentationType.EYES_AND_MOUTH.parts, 256)
+    assert at(mask, eyes + mouth).min() > 0.9 and mask[:, :10].max() == 0
+    assert at(part_mask(points, ("nose",), 256), nose).min() > 0.9
+
+
+def test_config_names_the_bad_field_and_takes_the_originals_values():
+    with pytest.raises(ValueError, match="^roi_coverage: must be in"):
+        ConverterConfig(roi_coverage=1.2)
+    with pytest.raises(ValueError, match="^direction: must be one of AtoB, BtoA"):
+        ConverterConfig(direction="AtoC")
+    config = ConverterConfig(output_type="triple", segmentation=SegmentationType.EYES_ONLY, color_correction="adain")
+    assert config.output_type is ImageOutputType.TRIPLE and config.segmentation.parts == ("eyes",)
+
+
+# -- end to end -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A lite 64 px model trained for two iterations on faces of d18 and d6."""
+    from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig
+    from faceswap_gan.extract import prepare_dataset
+    from faceswap_gan.train import train_model
+
+    root = tmp_path_factory.mktemp("model")
+    prepare_dataset(CLIPS / "d18.mp4", CLIPS / "d6.mp4", root / "data", ExtractConfig(every=40), progress=False)
+    config = TrainConfig(iterations=2, batch_size=2, display_every=2, workers=0, device="cpu", perceptual="none")
+    train_model(root / "data", root / "run", ModelConfig(), config, progress=False)
+    return root / "run"
+
+
+def _audio_seconds(path) -> float | None:
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        return float(stream.duration * stream.time_base)
+
+
+@pytest.mark.parametrize("output_type, width", [("single", 480), ("combined", 960), ("triple", 1440)])
+def test_convert_keeps_frames_rate_size_and_sound(model_dir, tmp_path, capsys, output_type, width):
+    out = tmp_path / "out.mp4"
+    code, stdout, err = run_cli(capsys, "convert", CLIPS / "d18.mp4", "--model", model_dir, "--out", out,
+                                "--end", 1.0, "--output-type", output_type, "--quiet")  # fmt: skip
+    assert code == 0, err
+    assert "30 frames, 30 with a face swapped" in stdout
+    info = probe_video(out)
+    assert (info.frame_count, info.fps, info.width, info.height) == (30, 30.0, width, 480)
+    assert _audio_seconds(out) == pytest.approx(1.0, abs=0.05)
+
+
+def test_convert_portrait_video_without_sound_changes_only_the_face(model_dir, tmp_path, capsys):
+    out = tmp_path / "portrait.mp4"
+    code, _, err = run_cli(capsys, "convert", CLIPS / "d13.mp4", "--model", model_dir, "--out", out, "--start", 1.0,
+                           "--end", 2.0, "--output-type", "single", "--crf", 0, "--quiet")  # fmt: skip
+    assert code == 0, err
+    info = probe_video(out)
+    assert (info.width, info.height, info.frame_count) == (720, 1280, 30) and _audio_seconds(out) is None
+    source = next(f.image for f in iter_frames(CLIPS / "d13.mp4") if f.time >= 1.0).astype(int)
+    result = next(iter_frames(out)).image.astype(int)
+    face = MTCNNDetector().detect_one(source.astype(np.uint8))[0]
+    x0, y0, x1, y1 = face.box.astype(int)
+    near_face = np.zeros(source.shape[:2], bool)
+    near_face[max(y0 - 60, 0) : y1 + 60, max(x0 - 60, 0) : x1 + 60] = True
+    assert np.abs(result - source)[~near_face].mean() < 2.0  # outside the face: only codec noise
+    assert np.abs(result - source)[y0:y1, x0:x1].mean() > 4.0  # the face itself was replaced
+
+
+def test_an_image_converts_to_an_image(model_dir, tmp_path, capsys):
+    args = ["--out", tmp_path / "b.png", "--output-type", "triple", "--segmentation", "eyes_and_mouth"]
+    code, stdout, _ = run_cli(capsys, "convert", PHOTOS / "biden.jpg", "--model", model_dir, *args)
+    assert code == 0 and "with a face swapped" in stdout
+    source, out = read_image(PHOTOS / "biden.jpg"), read_image(tmp_path / "b.png")
+    assert out.shape == (source.shape[0], 3 * source.shape[1], 3)
+
+
+def test_failures_are_one_line_and_keep_the_previous_output(model_dir, tmp_path, capsys, blank_video):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"previous result")
+    broken = tmp_path / "broken.mp4"
+    data = bytearray((CLIPS / "d18.mp4").read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 20000] = bytes(20000)
+    broken.write_bytes(bytes(data))
+    (tmp_path / "notes.txt").write_text("not a model")
+    cases = [(broken, model_dir, "stream breaks"), (CLIPS / "d18.mp4", tmp_path / "notes.txt", "not a faceswap-gan"),
+             (tmp_path / "missing.mp4", model_dir, "no such file")]  # fmt: skip
+    for source, model, message in cases:
+        code, _, err = run_cli(capsys, "convert", source, "--model", model, "--out", out, "--quiet")
+        assert code == 1 and message in err and "Traceback" not in err, err
+        assert out.read_bytes() == b"previous result"
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    # A video without faces passes through unchanged in length.
+    code, stdout, _ = run_cli(capsys, "convert", blank_video, "--model", model_dir, "--out", out, "--quiet")
+    assert code == 0 and "12 frames, 0 with a face swapped" in stdout
