@@ -175,7 +175,12 @@ class MTCNNDetector:
         crops = np.concatenate(
             [_crop_resized(f, c[:, :4], size) for f, c in zip(frames, candidates, strict=True) if len(c)]
         )
-        return counts, [o.numpy() for o in net(_normalise(crops))]
+        # Pad the batch to a bucket size: every new batch size makes oneDNN build and cache new kernels,
+        # and with a different candidate count in every frame a long video grew memory without bound.
+        n = len(crops)
+        bucket = 1 << max(n - 1, 0).bit_length() if n <= 256 else -(-n // 256) * 256
+        crops = np.concatenate([crops, np.zeros((bucket - n, *crops.shape[1:]), crops.dtype)])
+        return counts, [o[:n].numpy() for o in net(_normalise(crops))]
 
     def _refine(self, frames: list[np.ndarray], candidates: list[np.ndarray]) -> list[np.ndarray]:
         """R-Net: rescore and regress the proposals."""
