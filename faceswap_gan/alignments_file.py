@@ -19,16 +19,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from faceswap_gan.atomic import atomic_write
 from faceswap_gan.errors import UserError
 
 VERSION = 1
 
 
 def write_alignments(path: str | os.PathLike, data: dict[str, Any]) -> None:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"version": VERSION, **data}, indent=1))
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps({"version": VERSION, **data}, indent=1))
 
 
 def read_alignments(path: str | os.PathLike) -> dict[str, Any]:

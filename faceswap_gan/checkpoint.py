@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from faceswap_gan.atomic import atomic_write
 from faceswap_gan.errors import UserError
 
 FORMAT, VERSION = "faceswap-gan", 1
@@ -22,9 +23,8 @@ FORMAT, VERSION = "faceswap-gan", 1
 def save_checkpoint(path: str | os.PathLike, **content: Any) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
-    torch.save({"format": FORMAT, "version": VERSION, **content}, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        torch.save({"format": FORMAT, "version": VERSION, **content}, tmp)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:

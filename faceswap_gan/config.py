@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from faceswap_gan.atomic import atomic_write
 from faceswap_gan.errors import UserError
 
 T = TypeVar("T")
@@ -57,10 +58,8 @@ class ExtractConfig:
 
 def save_config(config: Any, path: str | os.PathLike) -> None:
     """Write a config dataclass as YAML (atomically)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
 
 
 def load_config(cls: type[T], path: str | os.PathLike, **overrides: Any) -> T:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from faceswap_gan.atomic import atomic_write
 from faceswap_gan.converter import ConverterConfig, ImageOutputType
 from faceswap_gan.detector import DetectorSettings, MTCNNDetector
 from faceswap_gan.errors import UserError
@@ -171,10 +172,8 @@ def convert_image(
     image = read_image(source)
     pipeline = _Pipeline(model_path, config, reference)
     [result] = pipeline.run([Frame(0, 0.0, image, Path(source).stem)], summary)
-    out_path = Path(out_path)
-    tmp = out_path.with_name(f".{out_path.stem}.partial{out_path.suffix}")
-    write_image(tmp, result)
-    os.replace(tmp, out_path)
+    with atomic_write(out_path) as tmp:
+        write_image(tmp, result)
     summary.seconds = time.perf_counter() - began
     return summary
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from faceswap_gan.atomic import atomic_write
 from faceswap_gan.media import write_image
 
 
@@ -37,10 +38,8 @@ def preview_grid(generator, faces_a: torch.Tensor, faces_b: torch.Tensor) -> np.
 
 
 def save_preview(path: str | os.PathLike, grid: np.ndarray) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    write_image(tmp, grid)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        write_image(tmp, grid)
 
 
 def append_losses(path: str | os.PathLike, row: dict[str, float]) -> None:
@@ -75,11 +74,9 @@ def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> Non
         ax.set(title=title, xlabel="iteration")
         ax.legend()
         ax.grid(alpha=0.3)
-    png_path = Path(png_path)
-    tmp = png_path.with_name(f".{png_path.stem}.partial.png")
-    fig.savefig(tmp, dpi=90)
+    with atomic_write(png_path) as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
-    os.replace(tmp, png_path)
 
 
 LOSS_COLUMNS = ("d_a", "d_b", "g_total", "adv", "recon", "edge", "pl", "mask")

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from faceswap_gan.atomic import atomic_write
 from faceswap_gan.checkpoint import load_checkpoint
 from faceswap_gan.config import LossWeights, ModelConfig, TrainConfig
 from faceswap_gan.errors import UserError
@@ -61,9 +62,8 @@ def write_run_config(run_dir: Path, model: ModelConfig, train: TrainConfig, loss
     run_dir.mkdir(parents=True, exist_ok=True)
     data = {"model": asdict(model), "train": asdict(train), "losses": asdict(losses)}
     data["losses"]["w_pl"] = list(losses.w_pl)
-    tmp = run_dir / ".config.yaml.partial"
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-    os.replace(tmp, run_dir / "config.yaml")
+    with atomic_write(run_dir / "config.yaml") as tmp:
+        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def resume_state(run_dir: Path, model_config: ModelConfig) -> dict | None:

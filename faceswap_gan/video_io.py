@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from faceswap_gan.atomic import partial_path
 from faceswap_gan.errors import StreamBroken, UserError
 from faceswap_gan.media import Frame, probe_video
 
@@ -54,7 +55,7 @@ class VideoWriter:
     def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 18,
                  audio_rate: int | None = None, preset: str = "veryfast") -> None:  # fmt: skip
         self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self.tmp = partial_path(self.path)
         try:
             self.container = av.open(str(self.tmp), mode="w")
         except (OSError, av.FFmpegError) as exc:
