@@ -16,10 +16,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The main job on the built-in default input (a clip rendered from a photo shipped with scikit-image).
+# The main job on the built-in default input: two clips rendered from photos shipped with
+# scikit-image and matplotlib -> training data -> a short training run -> swapped videos in demo_out/.
 run: setup
-	$(BIN)/faceswap-gan sample astronaut sample/astronaut.mp4
-	$(BIN)/faceswap-gan extract sample/astronaut.mp4 --out extract_out --overwrite
+	$(BIN)/faceswap-gan demo --out demo_out
 
 test: setup
 	$(BIN)/ruff format --check faceswap_gan tests bench

@@ -396,6 +396,38 @@ def convert(
     click.echo(f"written {out_path}")
 
 
+@cli.command(
+    epilog="""
+\b
+Examples:
+  faceswap-gan demo                       # built-in clips, about 3 minutes on a 2-core CPU
+  faceswap-gan demo --src me.mp4 --dst you.mp4 --iterations 18000 --out my_demo
+"""
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="demo_out",
+    show_default=True,
+    help="Folder for clips, data, the run and the videos.",
+)
+@click.option("--src", type=click.Path(exists=True, path_type=Path), help="Video of person A (default: built-in).")
+@click.option("--dst", type=click.Path(exists=True, path_type=Path), help="Video of person B (default: built-in).")
+@click.option("--iterations", type=click.IntRange(min=1), help="Training iterations. [default: 120]")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def demo(out_dir: Path, src, dst, iterations, quiet: bool) -> None:
+    """Run the whole pipeline: two clips -> training data -> training -> swapped videos."""
+    from faceswap_gan.demo import run_demo
+
+    result = run_demo(out_dir, src, dst, iterations, progress=not quiet)
+    click.echo(f"demo finished in {result.seconds:.0f} s:")
+    click.echo(f"  swapped video      {result.swapped}")
+    click.echo(f"  side by side       {result.side_by_side}  (source | result | mask map)")
+    click.echo(f"  training preview   {result.previews}")
+    click.echo(f"  loss plot          {result.loss_plot}")
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

@@ -1,0 +1,15 @@
+from faceswap_gan.media import probe_video, read_image
+from tests.test_cli_extract import run_cli
+
+
+def test_demo_runs_the_whole_pipeline_on_the_built_in_clips(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "demo", "--out", tmp_path / "demo", "--iterations", 2, "--quiet")
+    assert code == 0, err
+    assert "swapped video" in out and "loss plot" in out
+    demo = tmp_path / "demo"
+    clip = probe_video(demo / "clips" / "astronaut.mp4")
+    swapped, side = probe_video(demo / "swapped.mp4"), probe_video(demo / "side_by_side.mp4")
+    assert swapped.frame_count == side.frame_count == clip.frame_count == 100
+    assert (swapped.width, side.width, side.height) == (clip.width, 3 * clip.width, clip.height)
+    assert len(list((demo / "data" / "face_src").iterdir())) >= 45  # every second frame has her face
+    assert read_image(demo / "run" / "loss_plot.png").shape[0] > 100
