@@ -352,6 +352,7 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
 @click.option("--start", type=click.FloatRange(min=0), default=0.0, help="Seconds into the video.")
 @click.option("--end", type=click.FloatRange(min=0), help="Seconds into the video.")
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower: better).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def convert(
     source: Path,
@@ -367,6 +368,7 @@ def convert(
     start: float,
     end,
     crf: int,
+    device: str,
     quiet: bool,
     **fields,
 ) -> None:
@@ -389,9 +391,11 @@ def convert(
     except ValueError as exc:
         raise UserError(f"invalid option {exc}") from exc
     if source.suffix.lower() in IMAGE_EXTENSIONS:
-        summary = convert_image(source, model_path, out_path, config, reference)
+        summary = convert_image(source, model_path, out_path, config, reference, device)
     else:
-        summary = convert_video(source, model_path, out_path, config, start, end, crf, reference, not quiet)
+        summary = convert_video(
+            source, model_path, out_path, config, start, end, crf, reference, not quiet, device=device
+        )
     click.echo(f"{source}: {summary.describe()}")
     click.echo(f"written {out_path}")
 

@@ -24,6 +24,7 @@ from faceswap_gan.errors import UserError
 from faceswap_gan.landmarks import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
 from faceswap_gan.media import Frame, probe_video, read_image, write_image
 from faceswap_gan.model import FaceSwapModel
+from faceswap_gan.runtime import setup_runtime
 from faceswap_gan.swapper import composite, finish, prepare
 from faceswap_gan.tracking import FaceTracker
 from faceswap_gan.video_io import VideoWriter, iter_av
@@ -49,8 +50,10 @@ class ConvertSummary:
 class _Pipeline:
     """The per-frame work, shared by videos and images."""
 
-    def __init__(self, model_path: str | os.PathLike, config: ConverterConfig, reference: str | None) -> None:
-        self.model = FaceSwapModel.from_checkpoint(model_path)
+    def __init__(
+        self, model_path: str | os.PathLike, config: ConverterConfig, reference: str | None, device: str = "auto"
+    ) -> None:
+        self.model = FaceSwapModel.from_checkpoint(model_path, setup_runtime(device).device)
         r = self.model.config.resolution
         if config.image_shape is None:
             config = dataclasses.replace(config, image_shape=(r, r, 3))
@@ -124,6 +127,7 @@ def convert_video(
     reference: str | None = None,
     progress: bool = True,
     batch_size: int = 4,
+    device: str = "auto",
 ) -> ConvertSummary:
     """``source`` video -> ``out_path`` video of the same frame rate, with the source's sound."""
     began, summary = time.perf_counter(), ConvertSummary()
@@ -131,7 +135,7 @@ def convert_video(
     info = probe_video(source)
     if end is not None and end <= start:
         raise UserError(f"--end ({end}) must be after --start ({start})")
-    pipeline = _Pipeline(model_path, config, reference)
+    pipeline = _Pipeline(model_path, config, reference, device)
     panels = {ImageOutputType.SINGLE: 1, ImageOutputType.COMBINED: 2, ImageOutputType.TRIPLE: 3}[config.output_type]
     width, height = panels * info.width, info.height
     audio_rate = _audio_rate(source)
@@ -166,11 +170,12 @@ def convert_image(
     out_path: str | os.PathLike,
     config: ConverterConfig,
     reference: str | None = None,
+    device: str = "auto",
 ) -> ConvertSummary:
     """One image -> ``out_path`` (format from its extension), written atomically."""
     began, summary = time.perf_counter(), ConvertSummary()
     image = read_image(source)
-    pipeline = _Pipeline(model_path, config, reference)
+    pipeline = _Pipeline(model_path, config, reference, device)
     [result] = pipeline.run([Frame(0, 0.0, image, Path(source).stem)], summary)
     with atomic_write(out_path) as tmp:
         write_image(tmp, result)
