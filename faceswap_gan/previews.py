@@ -55,17 +55,16 @@ def append_losses(path: str | os.PathLike, row: dict[str, float]) -> None:
 
 def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> None:
     """Discriminator and generator losses against iterations, one panel each (written atomically)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A bare Figure draws without pyplot, so the plot never changes the caller's matplotlib backend.
+    from matplotlib.figure import Figure
 
     with Path(csv_path).open() as f:
         rows = list(csv.DictReader(f))
     if not rows:
         return
     x = [int(r["iteration"]) for r in rows]
-    fig, (ax_d, ax_g) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    fig = Figure(figsize=(11, 4), constrained_layout=True)
+    ax_d, ax_g = fig.subplots(1, 2)
     for key in ("d_a", "d_b"):
         ax_d.plot(x, [float(r[key]) for r in rows], label=key)
     for key in ("g_total", "adv", "recon", "edge", "pl", "mask"):
@@ -76,7 +75,6 @@ def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> Non
         ax.grid(alpha=0.3)
     with atomic_write(png_path) as tmp:
         fig.savefig(tmp, dpi=90)
-    plt.close(fig)
 
 
 LOSS_COLUMNS = ("d_a", "d_b", "g_total", "adv", "recon", "edge", "pl", "mask")
