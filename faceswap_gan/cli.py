@@ -257,6 +257,11 @@ previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every ite
 )
 @click.option("--cycle-loss/--no-cycle-loss", default=None, help="The original's optional cycle loss. [default: off]")
 @click.option("--motion-blur/--no-motion-blur", default=None, help="Motion-blur augmentation. [default: off]")
+@click.option(
+    "--part-augmentation/--no-part-augmentation",
+    default=None,
+    help="Mix in the part-swapped A faces of `augment-parts`. [default: off]",
+)
 @click.option("--display-every", type=click.IntRange(min=1), help="Losses, previews, checkpoint. [default: 300]")
 @click.option("--backup-every", type=click.IntRange(min=1), help="Kept checkpoint copies. [default: 5000]")
 @click.option("--workers", type=click.IntRange(min=-1), help="Data-loading processes; -1 = cores - 1. [default: -1]")
@@ -430,6 +435,46 @@ def demo(out_dir: Path, src, dst, iterations, quiet: bool) -> None:
     click.echo(f"  side by side       {result.side_by_side}  (source | result | mask map)")
     click.echo(f"  training preview   {result.previews}")
     click.echo(f"  loss plot          {result.loss_plot}")
+
+
+@cli.command(
+    "augment-parts",
+    epilog="""
+\b
+Examples:
+  faceswap-gan augment-parts data/ab --parts eyes,mouth --neighbours 5
+  faceswap-gan train --data data/ab --out runs/ab_parts --part-augmentation
+
+\b
+Face-part replacement, method 1 of the original: every A face gets the chosen parts of its most
+similar B faces, as extra training images. The original found that models learn the blending
+seams; method 2 (`convert --segmentation`) replaces parts at conversion time instead.
+""",
+)
+@click.argument("data_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--parts", default="eyes,mouth", show_default=True, help="Comma-separated: eyes, nose, mouth.")
+@click.option(
+    "--neighbours",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="Look-alike B faces per A face (one new image each).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Default DATA/face_src_aug (where `train --part-augmentation` looks).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace earlier part-swapped faces.")
+def augment_parts_command(data_dir: Path, parts: str, neighbours: int, out_dir, overwrite: bool) -> None:
+    """Make part-swapped A faces (eyes/nose/mouth of look-alike B faces) as extra training data."""
+    from faceswap_gan.part_augment import augment_parts
+
+    summary = augment_parts(
+        data_dir, tuple(p.strip() for p in parts.split(",") if p.strip()), neighbours, out_dir, overwrite
+    )
+    click.echo(f"{summary.written} part-swapped faces from {summary.sources} A faces in {summary.out_dir}")
 
 
 def main() -> None:

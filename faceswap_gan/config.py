@@ -138,6 +138,7 @@ class TrainConfig:
     prob_colour_match: float = 0.5  # probability of the random colour-match augmentation
     motion_blur: bool = False  # motion-blur augmentation (recommended for faces from videos)
     eye_masks: bool = True  # use the eye masks of the data folder (zeros otherwise)
+    part_augmentation: bool = False  # mix the part-swapped faces of `augment-parts` (face_src_aug) into A's faces
     seed: int = 0  # everything random (initialisation, data, mixup) derives from it
     workers: int = -1  # data-loading processes; -1 = one per spare CPU core (at least 1)
     device: str = "auto"  # auto, cpu, cuda or mps

@@ -27,21 +27,31 @@ SIDES = {"src": 0, "dst": 1}
 
 @dataclass(frozen=True)
 class FaceSet:
-    """One person's training faces and the folder of their eye masks (same file names)."""
+    """One person's training faces and, per face folder, the folder of their eye masks (same file names)."""
 
     faces: list[Path]
-    mask_dir: Path | None
+    mask_dirs: dict[Path, Path | None]  # face folder -> eye-mask folder (None: no masks)
+
+    def mask_path(self, face: Path) -> Path | None:
+        folder = self.mask_dirs.get(face.parent)
+        return folder / face.name if folder is not None else None
 
     @classmethod
-    def from_data_dir(cls, data_dir: Path, side: str) -> FaceSet:
-        folder = data_dir / f"face_{side}"
-        if not folder.is_dir():
-            raise UserError(f"{folder}: no such folder; build the training data with `faceswap-gan prepare`")
-        faces = list_images(folder)
-        if not faces:
-            raise UserError(f"{folder}: no face images; run `faceswap-gan prepare` or add aligned faces")
-        masks = data_dir / "binary_masks" / f"face_{side}_eyes"
-        return cls(faces, masks if masks.is_dir() else None)
+    def from_data_dir(cls, data_dir: Path, side: str, extra: tuple[str, ...] = ()) -> FaceSet:
+        """``DATA/face_{side}`` (with ``binary_masks/face_{side}_eyes``), plus the folders of ``extra`` sides."""
+        faces, mask_dirs = [], {}
+        for name in (side, *extra):
+            folder = data_dir / f"face_{name}"
+            if not folder.is_dir():
+                hint = "`faceswap-gan augment-parts`" if name != side else "`faceswap-gan prepare`"
+                raise UserError(f"{folder}: no such folder; build it with {hint}")
+            found = list_images(folder)
+            if not found:
+                raise UserError(f"{folder}: no face images; run `faceswap-gan prepare` or add aligned faces")
+            masks = data_dir / "binary_masks" / f"face_{name}_eyes"
+            faces += found
+            mask_dirs[folder] = masks if masks.is_dir() else None
+        return cls(faces, mask_dirs)
 
 
 def _read(path: Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray | None:
@@ -118,12 +128,16 @@ class FaceSamples(Dataset):
         zeros = np.zeros((BASE, BASE), np.float32)
         if not self.use_eye_masks:
             return zeros
-        if self.faces.mask_dir is None:
-            self._warn("no-mask-dir", f"no eye-mask folder for {face_path.parent}; eye losses see zero masks")
+        path = self.faces.mask_path(face_path)
+        if path is None:
+            self._warn(
+                f"no-mask-dir {face_path.parent}",
+                f"no eye-mask folder for {face_path.parent}; eye losses see zero masks",
+            )
             return zeros
-        mask = _read(self.faces.mask_dir / face_path.name, cv2.IMREAD_GRAYSCALE)
+        mask = _read(path, cv2.IMREAD_GRAYSCALE)
         if mask is None:
-            self._warn("missing-mask", f"{self.faces.mask_dir / face_path.name} missing; using zero masks where absent")
+            self._warn("missing-mask", f"{path} missing; using zero masks where absent")
             return zeros
         return mask.astype(np.float32)
 

@@ -65,7 +65,8 @@ def train_model(
     """Train (or resume) in ``run_dir``; ``stop_after`` ends this run early after that many iterations."""
     data_dir, run_dir, weights = Path(data_dir), Path(run_dir), weights or LossWeights()
     # 1. Data, run folder, where to start.
-    faces_a, faces_b = FaceSet.from_data_dir(data_dir, "src"), FaceSet.from_data_dir(data_dir, "dst")
+    faces_a = FaceSet.from_data_dir(data_dir, "src", ("src_aug",) if config.part_augmentation else ())
+    faces_b = FaceSet.from_data_dir(data_dir, "dst")
     state = resume_state(run_dir, model_config)
     runtime = setup_runtime(config.device)
     try:

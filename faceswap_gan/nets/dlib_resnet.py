@@ -178,11 +178,14 @@ class DlibResNet(nn.Module):
         return (rgb255 - self.means) / 256.0
 
     def forward(self, rgb255: torch.Tensor) -> torch.Tensor:
-        x = self.normalise(rgb255)
-        x = F.max_pool2d(F.relu(self.stem_conv(x)), 3, 2)
+        return self.fc(self.pooled(rgb255))
+
+    def pooled(self, rgb255: torch.Tensor) -> torch.Tensor:
+        """(B, 256) globally averaged features of the last stage (the input of the descriptor layer)."""
+        x = F.max_pool2d(F.relu(self.stem_conv(self.normalise(rgb255))), 3, 2)
         for unit in self.units:
             x = F.relu(unit(x))
-        return self.fc(x.mean((2, 3)))
+        return x.mean((2, 3))
 
     def features(self, rgb255: torch.Tensor, before_activation: bool = False) -> list[torch.Tensor]:
         """Four maps for the perceptual loss, deepest first, at about the same fractions of the input as
