@@ -22,13 +22,13 @@ run: setup
 	$(BIN)/faceswap-gan demo --out demo_out
 
 test: setup
-	$(BIN)/ruff format --check faceswap_gan tests bench
-	$(BIN)/ruff check faceswap_gan tests bench
+	$(BIN)/ruff format --check faceswap_gan tests bench docs
+	$(BIN)/ruff check faceswap_gan tests bench docs
 	$(BIN)/pytest -q
 
 lint: setup
-	$(BIN)/ruff format faceswap_gan tests bench
-	$(BIN)/ruff check --fix faceswap_gan tests bench
+	$(BIN)/ruff format faceswap_gan tests bench docs
+	$(BIN)/ruff check --fix faceswap_gan tests bench docs
 
 bench: setup
 	$(BIN)/python bench/extract_speed.py

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from faceswap_gan.alignment import align_face
+from faceswap_gan.alignment import TEMPLATE, align_face
 from faceswap_gan.alignments_file import write_alignments
 from faceswap_gan.config import ExtractConfig, save_config
 from faceswap_gan.detector import Detection, DetectorSettings, MTCNNDetector
@@ -145,7 +145,11 @@ def compute_masks(data_dir: str | os.PathLike, method: str = "dlib", progress: b
         staging.mkdir(parents=True)
         for file in tqdm(files, desc=f"masks {faces_dir.name}", unit="face", disable=not progress):
             face = read_image(file)
-            mask = eye_mask(face)[0] if method == "dlib" else eye_mask_rectangles(_template_eyes(face), face.shape[0])
+            mask = (
+                eye_mask(face)[0]
+                if method == "dlib"
+                else eye_mask_rectangles(TEMPLATE[:2] * face.shape[0], face.shape[0])
+            )
             write_image(staging / file.name, mask)
         _publish(staging, masks_dir)
         counts[str(faces_dir)] = len(files)
@@ -276,12 +280,6 @@ def _write_face(
 def _detector_settings(config: ExtractConfig) -> DetectorSettings:
     # The small-face filter is applied by _select, which counts the frames it skips.
     return DetectorSettings(config.min_size, config.threshold, config.factor, config.auto_downscale, 0)
-
-
-def _template_eyes(face: np.ndarray) -> np.ndarray:
-    from faceswap_gan.alignment import TEMPLATE
-
-    return TEMPLATE[:2] * face.shape[0]
 
 
 def _claim(out_dir: Path, names: list[str], overwrite: bool) -> None:
