@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from faceswap_gan.alignment import TEMPLATE, align_face
 from faceswap_gan.alignments_file import write_alignments
+from faceswap_gan.atomic import publish_folder
 from faceswap_gan.config import ExtractConfig, save_config
 from faceswap_gan.detector import Detection, DetectorSettings, MTCNNDetector
 from faceswap_gan.errors import StreamBroken, UserError
@@ -85,7 +86,7 @@ def extract_faces(
     outputs = _Outputs(staging / "aligned_faces", staging / "binary_masks_eyes", staging / "raw_faces")
     summary, frames = _run(source, outputs, config, MTCNNDetector(_detector_settings(config)), progress)
     # 3. Publish: the new result replaces the old one only now that it is complete.
-    _publish(staging, out_dir / "faces")
+    publish_folder(staging, out_dir / "faces")
     write_alignments(out_dir / "alignments.json", _alignments(source, config, frames))
     save_config(config, out_dir / "extract_config.yaml")
     return summary
@@ -116,8 +117,8 @@ def prepare_dataset(
         staging = data_dir / f".face_{side}.partial"
         outputs = _Outputs(staging / "faces", staging / "masks")
         summaries[side], frames = _run(source, outputs, config, detector, progress, label=side)
-        _publish(outputs.aligned, data_dir / f"face_{side}")
-        _publish(outputs.masks, data_dir / "binary_masks" / f"face_{side}_eyes")
+        publish_folder(outputs.aligned, data_dir / f"face_{side}")
+        publish_folder(outputs.masks, data_dir / "binary_masks" / f"face_{side}_eyes")
         shutil.rmtree(staging, ignore_errors=True)
         write_alignments(data_dir / f"alignments_{side}.json", _alignments(source, config, frames))
     save_config(config, data_dir / "extract_config.yaml")
@@ -151,7 +152,7 @@ def compute_masks(data_dir: str | os.PathLike, method: str = "dlib", progress: b
                 else eye_mask_rectangles(TEMPLATE[:2] * face.shape[0], face.shape[0])
             )
             write_image(staging / file.name, mask)
-        _publish(staging, masks_dir)
+        publish_folder(staging, masks_dir)
         counts[str(faces_dir)] = len(files)
     return counts
 
@@ -294,17 +295,6 @@ def _claim(out_dir: Path, names: list[str], overwrite: bool) -> None:
         probe.unlink()
     except OSError as exc:
         raise UserError(f"{out_dir}: cannot write there ({exc.strerror}); choose another --out") from exc
-
-
-def _publish(staging: Path, final: Path) -> None:
-    """Move a finished staging folder into place, replacing what was there."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    old = final.with_name(f".{final.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _alignments(source, config: ExtractConfig, frames: list[dict]) -> dict:

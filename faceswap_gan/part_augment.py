@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 
+from faceswap_gan.atomic import publish_folder
 from faceswap_gan.errors import UserError
 from faceswap_gan.landmarks import landmarks_68, model_path
 from faceswap_gan.masks import ALIGNED_FACE_BOX, PARTS, part_mask
@@ -113,8 +114,6 @@ def augment_parts(
             if (eye_masks / file.name).is_file():
                 shutil.copyfile(eye_masks / file.name, staging / "masks" / name)
             written += 1
-    for final, part in ((mask_out, staging / "masks"), (out_dir, staging)):
-        shutil.rmtree(final, ignore_errors=True)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        part.rename(final)
+    publish_folder(staging / "masks", mask_out)
+    publish_folder(staging, out_dir)
     return AugmentSummary(len(src_files), written, out_dir)
