@@ -51,11 +51,7 @@ def _long_clip(path: Path, repeats: int) -> None:
     from faceswap_gan.video_io import VideoWriter, iter_av
 
     info = probe_video(CLIP)
-    import av
-
-    with av.open(str(CLIP)) as c:
-        rate = c.streams.audio[0].rate if c.streams.audio else None
-    with VideoWriter(path, info.fps, info.width, info.height, 20, rate) as writer:
+    with VideoWriter(path, info.fps, info.width, info.height, 20, info.audio_rate) as writer:
         for _ in range(repeats):
             for item in iter_av(CLIP):
                 writer.write(item.image) if isinstance(item, Frame) else writer.write_audio(item)

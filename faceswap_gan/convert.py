@@ -138,7 +138,7 @@ def convert_video(
     pipeline = _Pipeline(model_path, config, reference, device)
     panels = {ImageOutputType.SINGLE: 1, ImageOutputType.COMBINED: 2, ImageOutputType.TRIPLE: 3}[config.output_type]
     width, height = panels * info.width, info.height
-    audio_rate = _audio_rate(source)
+    audio_rate = info.audio_rate
     expected = round(((end if end is not None else info.duration) - start) * info.fps)
     # 2. Stream: decode, swap in batches, encode; audio frames go straight to the encoder.
     bar = tqdm(total=max(expected, 0), desc="convert", unit="frame", disable=not progress)
@@ -189,10 +189,3 @@ def _even(image: np.ndarray) -> np.ndarray:
     if h % 2 or w % 2:
         image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
     return image
-
-
-def _audio_rate(source) -> int | None:
-    import av
-
-    with av.open(str(source)) as container:
-        return container.streams.audio[0].rate if container.streams.audio else None

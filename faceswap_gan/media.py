@@ -30,6 +30,7 @@ class VideoInfo:
     frame_count: int  # from the container; an estimate (duration x fps) when the container lacks it
     duration: float  # seconds
     has_audio: bool
+    audio_rate: int | None = None  # samples per second of the first audio stream
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
             duration = 0.0
         frames = stream.frames or round(duration * fps)
         ctx = stream.codec_context
-        return VideoInfo(path, ctx.width, ctx.height, fps, frames, duration, bool(container.streams.audio))
+        audio = container.streams.audio[0].rate if container.streams.audio else None
+        return VideoInfo(path, ctx.width, ctx.height, fps, frames, duration, audio is not None, audio)
 
 
 def iter_frames(path: str | os.PathLike, every: int = 1) -> Iterator[Frame]:

@@ -12,8 +12,8 @@ def test_probe_reports_size_rate_length_and_audio():
     info = probe_video(CLIPS / "d18.mp4")
     assert (info.width, info.height, info.frame_count) == (480, 480, 216)
     assert info.fps == pytest.approx(30, abs=0.01) and info.duration == pytest.approx(7.2, abs=0.05)
-    assert info.has_audio
-    assert not probe_video(CLIPS / "d13.mp4").has_audio
+    assert info.has_audio and info.audio_rate == 44100
+    assert not probe_video(CLIPS / "d13.mp4").has_audio and probe_video(CLIPS / "d13.mp4").audio_rate is None
 
 
 def test_iter_frames_streams_every_nth_frame_as_rgb():
