@@ -48,7 +48,8 @@ def _check_exists(path: Path) -> None:
         raise UserError(f"{path}: is a folder, expected a video file")
 
 
-def _open(path: Path) -> av.container.InputContainer:
+def open_video(path: Path) -> av.container.InputContainer:
+    """The opened container; UserError for a missing file, a non-media file, or no video stream."""
     _check_exists(path)
     try:
         container = av.open(str(path))
@@ -63,7 +64,7 @@ def _open(path: Path) -> av.container.InputContainer:
 def probe_video(path: str | os.PathLike) -> VideoInfo:
     """Size, rate, length and audio presence of a video, without decoding it."""
     path = Path(path)
-    with _open(path) as container:
+    with open_video(path) as container:
         stream = container.streams.video[0]
         fps = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
         if stream.duration is not None and stream.time_base is not None:
@@ -88,7 +89,7 @@ def iter_frames(path: str | os.PathLike, every: int = 1) -> Iterator[Frame]:
     if every < 1:
         raise ValueError(f"every must be >= 1, got {every}")
     last = -1
-    with _open(path) as container:
+    with open_video(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame-threaded decoding: the decoder is often the bottleneck
         try:

@@ -13,15 +13,14 @@ import numpy as np
 
 from faceswap_gan.atomic import partial_path
 from faceswap_gan.errors import StreamBroken, UserError
-from faceswap_gan.media import Frame, probe_video
+from faceswap_gan.media import Frame, open_video
 
 
 def iter_av(path: str | os.PathLike, start: float = 0.0, end: float | None = None) -> Iterator[Frame | av.AudioFrame]:
     """Video frames (as ``Frame``, index counted from ``start``) and audio frames in demuxing order,
     for presentation times in [start, end). Memory does not grow with the video's length."""
     path = Path(path)
-    probe_video(path)  # the clear errors for missing and unreadable files
-    with av.open(str(path)) as container:
+    with open_video(path) as container:
         video = container.streams.video[0]
         video.thread_type = "AUTO"
         streams = [video] + list(container.streams.audio[:1])
@@ -78,8 +77,9 @@ class VideoWriter:
         self.frames += 1
         self.container.mux(self.stream.encode(frame))
 
-    def write_audio(self, frame: av.AudioFrame) -> None:
-        """Re-encode one decoded audio frame (any format and layout) as AAC, timed from the start."""
+    def write_audio(self, frame: av.AudioFrame | None) -> None:
+        """Re-encode one decoded audio frame (any format and layout) as AAC, timed from the start;
+        None flushes the resampler."""
         for out in self.resampler.resample(frame):
             out.pts, out.time_base = self.samples, Fraction(1, out.sample_rate)
             self.samples += out.samples
@@ -90,10 +90,7 @@ class VideoWriter:
             if publish:
                 self.container.mux(self.stream.encode(None))
                 if self.audio is not None:
-                    for out in self.resampler.resample(None):
-                        out.pts, out.time_base = self.samples, Fraction(1, out.sample_rate)
-                        self.samples += out.samples
-                        self.container.mux(self.audio.encode(out))
+                    self.write_audio(None)
                     self.container.mux(self.audio.encode(None))
         finally:
             self.container.close()
