@@ -76,9 +76,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model = FaceSwapModel(ModelConfig(64, "lite", "hybrid", True))
-        save_checkpoint(tmp / "model.pt", iteration=0, model_config=model.model_config_dict(), train_config={},
-                        generator=model.generator.state_dict(), discriminators=model.discriminators.state_dict(),
-                        opt_g={}, opt_d={})  # fmt: skip
+        save_checkpoint(tmp / "model.pt", iteration=0, train_config={}, opt_g={}, opt_d={}, **model.state())
         print(f"{CLIP.name} 1280x720, 64 px lite model, output {args.output_type}, "
               f"auto-downscaling {'on' if args.auto_downscale else 'off'}")  # fmt: skip
         full = _run(tmp / "model.pt", CLIP, tmp / "a.mp4", None, args)

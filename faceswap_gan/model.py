@@ -66,14 +66,23 @@ class FaceSwapModel(nn.Module):
         data = load_checkpoint(path, device)
         try:
             model = cls(ModelConfig(**data["model_config"]), seed=None)
-            model.generator.load_state_dict(data["generator"])
-            model.discriminators.load_state_dict(data["discriminators"])
+            model.load_state(data)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise UserError(f"{path}: checkpoint does not match its own model config ({exc})") from exc
         return model.to(device).eval()
 
-    def model_config_dict(self) -> dict:
-        return asdict(self.config)
+    def state(self) -> dict:
+        """The model's part of a checkpoint: its config and the weights of both halves."""
+        return {
+            "model_config": asdict(self.config),
+            "generator": self.generator.state_dict(),
+            "discriminators": self.discriminators.state_dict(),
+        }
+
+    def load_state(self, data: dict) -> None:
+        """Weights from a checkpoint dict written with ``state()`` (the config must already match)."""
+        self.generator.load_state_dict(data["generator"])
+        self.discriminators.load_state_dict(data["discriminators"])
 
     @torch.inference_mode()
     def swap(self, faces: np.ndarray | torch.Tensor, direction: str = "AtoB") -> tuple[np.ndarray, np.ndarray]:

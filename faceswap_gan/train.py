@@ -78,10 +78,7 @@ def train_model(
         start = state["iteration"] if state else 0
         opt_g, opt_d = _optimisers(model, config, phase_at(phases, start))
         if state:
-            model.generator.load_state_dict(state["generator"])
-            model.discriminators.load_state_dict(state["discriminators"])
-            opt_g.load_state_dict(state["opt_g"])
-            opt_d.load_state_dict(state["opt_d"])
+            _load(state, model, opt_g, opt_d)
         perceptual = load_perceptual(config.perceptual, config.perceptual_weights, config.perceptual_before_activation)
         perceptual = perceptual.to(runtime.device) if perceptual is not None else None
         if runtime.device.type == "cuda":
@@ -258,13 +255,18 @@ def _save(path: Path, model: FaceSwapModel, opt_g, opt_d, config: TrainConfig, i
     save_checkpoint(
         path,
         iteration=iteration,
-        model_config=asdict(model.config),
         train_config=asdict(config),
-        generator=model.generator.state_dict(),
-        discriminators=model.discriminators.state_dict(),
         opt_g=opt_g.state_dict(),
         opt_d=opt_d.state_dict(),
+        **model.state(),
     )
+
+
+def _load(state: dict, model: FaceSwapModel, opt_g, opt_d) -> None:
+    """Weights and optimiser moments of a checkpoint written by ``_save`` (resume and restore)."""
+    model.load_state(state)
+    opt_g.load_state_dict(state["opt_g"])
+    opt_d.load_state_dict(state["opt_d"])
 
 
 def _restore(path: Path, model: FaceSwapModel, opt_g, opt_d, iteration: int) -> None:
@@ -274,10 +276,7 @@ def _restore(path: Path, model: FaceSwapModel, opt_g, opt_d, iteration: int) -> 
             "lower the learning rates (--lr-g, --lr-d) or check the data"
         )
     state = load_checkpoint(path, next(model.parameters()).device)
-    model.generator.load_state_dict(state["generator"])
-    model.discriminators.load_state_dict(state["discriminators"])
-    opt_g.load_state_dict(state["opt_g"])
-    opt_d.load_state_dict(state["opt_d"])
+    _load(state, model, opt_g, opt_d)
     print(
         f"warning: {MAX_BAD_STEPS} non-finite losses in a row at iteration {iteration}; restored the "
         f"checkpoint of iteration {state['iteration']}",

@@ -36,9 +36,7 @@ def data(tmp_path_factory):
 
 def test_checkpoint_save_load_identity(tmp_path):
     model = FaceSwapModel(TINY, seed=5)
-    save_checkpoint(tmp_path / "m.pt", iteration=7, model_config=model.model_config_dict(), train_config={},
-                    generator=model.generator.state_dict(), discriminators=model.discriminators.state_dict(),
-                    opt_g={}, opt_d={})  # fmt: skip
+    save_checkpoint(tmp_path / "m.pt", iteration=7, train_config={}, opt_g={}, opt_d={}, **model.state())
     loaded = FaceSwapModel.from_checkpoint(tmp_path / "m.pt")
     assert loaded.config == TINY
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values(), strict=True):
