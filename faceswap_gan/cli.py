@@ -255,6 +255,8 @@ previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every ite
     type=click.Path(exists=True, dir_okay=False),
     help="rcmalli_vggface_tf_notop_resnet50.h5, for --perceptual vggface2.",
 )
+@click.option("--lr-g", type=click.FloatRange(0, min_open=True), help="Generator learning rate. [default: 1e-4]")
+@click.option("--lr-d", type=click.FloatRange(0, min_open=True), help="Discriminator learning rate. [default: 2e-4]")
 @click.option("--cycle-loss/--no-cycle-loss", default=None, help="The original's optional cycle loss. [default: off]")
 @click.option("--motion-blur/--no-motion-blur", default=None, help="Motion-blur augmentation. [default: off]")
 @click.option(
