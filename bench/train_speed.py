@@ -25,6 +25,7 @@ from faceswap_gan.config import ExtractConfig, LossWeights, ModelConfig, TrainCo
 from faceswap_gan.data import FaceSet
 from faceswap_gan.extract import prepare_dataset
 from faceswap_gan.model import FaceSwapModel
+from faceswap_gan.nets.attention import kernel_available
 from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.runtime import setup_runtime
 from faceswap_gan.schedule import LossPhase
@@ -68,7 +69,7 @@ def main() -> None:
         ]
     peak = gemm_rate(runtime.device)
     print(f"device {runtime.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"float32 GEMM {peak / 1e9:.0f} GFLOP/s")  # fmt: skip
+          f"float32 GEMM {peak / 1e9:.0f} GFLOP/s; our attention kernel: {kernel_available()}")  # fmt: skip
     for use_pl in (False, True):
         model = FaceSwapModel(model_config).to(runtime.device)
         if runtime.device.type == "cuda":
@@ -83,8 +84,9 @@ def main() -> None:
         def step(i: int, parts=parts, opt_g=opt_g, opt_d=opt_d, phase=phase) -> None:
             _step(parts, opt_g, opt_d, batches[2 * i], batches[2 * i + 1], 0.3, phase)
 
-        # The CPU flash-attention kernel has no FLOP formula registered; count the warm-up step on the
-        # math backend, where attention is plain bmm over the same (padded) shapes.
+        # PyTorch's CPU flash-attention kernel has no FLOP formula registered; count the warm-up step on
+        # the math backend, where attention is plain bmm over the same (padded) shapes. Our own kernel
+        # (nets/attention.py, the 32x32 and 64x64 layers on CPU) registers its formula at the real widths.
         with FlopCounterMode(display=False) as counter, sdpa_kernel([SDPBackend.MATH]):
             step(0)
         flops = counter.get_total_flops()

@@ -1,0 +1,197 @@
+"""SAGAN attention, softmax(q k^T) v with no scaling, on the fastest exact path available.
+
+``attention(q, k, v)`` takes queries and keys (B, L, DQ) and values (B, L, DV), float, and returns
+(B, L, DV). On CPU, in float32, it runs our C kernel (``attention_kernel.c``), which keeps q.k at its
+real width DQ = C/8; PyTorch's fused kernel needs DQ == DV and so does up to twice the work on
+zero-padded queries and keys. The kernel is compiled with the system's C compiler on first use
+(``$CC``, else ``cc``; a fraction of a second per shape) and cached in ``~/.cache/faceswap-gan``.
+Everywhere else (GPUs, bf16, no compiler, shapes the kernel does not take) it is
+``scaled_dot_product_attention`` on padded q and k. ``FACESWAP_GAN_ATTENTION=torch`` forces that path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import itertools
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import register_flop_formula
+
+SOURCE = Path(__file__).with_name("attention_kernel.c")
+MIN_POSITIONS = 1024  # below this the L^2 work is small and PyTorch's kernel is as fast
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """softmax(q k^T) v for q, k (B, L, DQ) and v (B, L, DV); returns (B, L, DV)."""
+    if _kernel_applies(q, v):
+        return torch.ops.faceswap_gan.attention(q, k, v)[0]
+    pad = (0, v.shape[-1] - q.shape[-1])  # fused kernels need one width: zeros leave q k^T unchanged
+    q, k = F.pad(q, pad), F.pad(k, pad)
+    return F.scaled_dot_product_attention(q[:, None], k[:, None], v.contiguous()[:, None], scale=1.0)[:, 0]
+
+
+def kernel_available() -> bool:
+    """True when our CPU kernel compiles here (and is not switched off)."""
+    return os.environ.get("FACESWAP_GAN_ATTENTION", "auto") != "torch" and _library(4, 32) is not None
+
+
+def _kernel_applies(q: torch.Tensor, v: torch.Tensor) -> bool:
+    length, dq, dv = q.shape[1], q.shape[2], v.shape[2]
+    return (
+        q.device.type == "cpu"
+        and q.dtype == v.dtype == torch.float32
+        and not torch.is_autocast_enabled("cpu")
+        and length >= MIN_POSITIONS
+        and length % 16 == 0
+        and dv % 16 == 0
+        and os.environ.get("FACESWAP_GAN_ATTENTION", "auto") != "torch"
+        and _library(dq, dv) is not None
+    )
+
+
+# ------------------------------------------------------------------------------------------ compiling
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "faceswap-gan" / "kernels"
+
+
+def _cpu_signature() -> str:
+    """-march=native code must not run on another CPU that shares the cache (an NFS home, say)."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
+    except (OSError, StopIteration):
+        flags = platform.processor()
+    return platform.machine() + flags
+
+
+@functools.cache
+def _library(dq: int, dv: int) -> ctypes.CDLL | None:
+    """The kernel for widths (dq, dv), compiled once per machine; None when there is no working compiler."""
+    compiler = shutil.which(os.environ.get("CC", "cc"))
+    if compiler is None:
+        return None
+    flags = ["-O3", "-march=native", "-fno-math-errno", "-shared", "-fPIC", f"-DDQ={dq}", f"-DDV={dv}"]
+    key = hashlib.sha256("\0".join([SOURCE.read_text(), compiler, *flags, _cpu_signature()]).encode()).hexdigest()
+    target = _cache_dir() / f"attention-{dq}-{dv}-{key[:16]}.so"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            built = Path(tmp) / target.name
+            result = subprocess.run([compiler, *flags, str(SOURCE), "-o", str(built), "-lm"], capture_output=True)
+            if result.returncode != 0:
+                warnings.warn(f"could not compile {SOURCE.name}; using PyTorch's slower attention: "
+                              f"{result.stderr.decode(errors='replace')[:500]}", stacklevel=3)  # fmt: skip
+                return None
+            built.replace(target)  # atomic: concurrent processes (DDP ranks) never load half a file
+    lib = ctypes.CDLL(str(target))
+    c_long, c_int, ptr = ctypes.c_long, ctypes.c_int, ctypes.c_void_p
+    lib.attention_forward.argtypes = [ptr] * 5 + [c_int, c_long, c_long]
+    lib.attention_backward.argtypes = [ptr] * 9 + [c_int, c_long, c_long]
+    lib.attention_query_block.restype = c_int
+    return lib
+
+
+# ------------------------------------------------------------------------------------------ threads
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, threads, pool)
+
+
+def _parallel(fn, tasks: int) -> None:
+    """fn(start, stop) over ``tasks`` split into torch.get_num_threads() ranges. ctypes releases the GIL,
+    so the ranges run truly in parallel; torch's own threads are idle meanwhile."""
+    global _pool
+    threads = max(1, min(torch.get_num_threads(), tasks))
+    if threads == 1:
+        fn(0, tasks)
+        return
+    with _pool_lock:
+        if _pool is None or _pool[:2] != (os.getpid(), threads):  # a forked child must not reuse a pool
+            _pool = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="attention"))
+        pool = _pool[2]
+    bounds = [tasks * i // threads for i in range(threads + 1)]
+    for future in [pool.submit(fn, a, b) for a, b in itertools.pairwise(bounds)]:
+        future.result()
+
+
+# ------------------------------------------------------------------------------------------ the op
+
+
+@torch.library.custom_op("faceswap_gan::attention", mutates_args=())
+def _attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(out (B, L, DV), lse (B, L)): lse is log(sum(exp(q k^T))) per row, kept for the backward."""
+    batch, length, dq = q.shape
+    dv = v.shape[2]
+    lib = _library(dq, dv)
+    tensors = [q.contiguous(), k.transpose(1, 2).contiguous(), v.contiguous()]  # q, k^T, v
+    out, lse = q.new_empty(batch, length, dv), q.new_empty(batch, length)
+    args = [t.data_ptr() for t in (*tensors, out, lse)]
+    tasks = batch * length // lib.attention_query_block()  # one task per block of query rows
+    _parallel(lambda a, b: lib.attention_forward(*args, length, a, b), tasks)
+    return out, lse
+
+
+@_attention_op.register_fake
+def _(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return q.new_empty(*q.shape[:2], v.shape[2]), q.new_empty(q.shape[:2])
+
+
+@torch.library.custom_op("faceswap_gan::attention_backward", mutates_args=())
+def _attention_backward_op(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor, lse: torch.Tensor, grad: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    batch, length, dq = q.shape
+    dv = v.shape[2]
+    lib = _library(dq, dv)
+    grad = grad.contiguous()
+    delta = (grad * out).sum(2)  # (B, L): the softmax backward's row term
+    tensors = [q.contiguous(), k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous(), lse.contiguous()]
+    dq_, dkt, dvt = q.new_empty(batch, length, dq), q.new_empty(batch, dq, length), q.new_empty(batch, dv, length)
+    args = [t.data_ptr() for t in (*tensors, grad, delta, dq_, dkt, dvt)]
+    _parallel(lambda a, b: lib.attention_backward(*args, length, a, b), batch)  # one task per image
+    return dq_, dkt.transpose(1, 2), dvt.transpose(1, 2)
+
+
+@_attention_backward_op.register_fake
+def _(q, k, v, out, lse, grad):
+    return torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+
+
+def _setup_context(ctx, inputs, output) -> None:
+    ctx.save_for_backward(*inputs, *output)
+
+
+def _backward(ctx, grad_out: torch.Tensor, _grad_lse: torch.Tensor | None):
+    q, k, v, out, lse = ctx.saved_tensors
+    return torch.ops.faceswap_gan.attention_backward(q, k, v, out, lse, grad_out)
+
+
+_attention_op.register_autograd(_backward, setup_context=_setup_context)
+
+
+# FLOPs as flop_counter counts matmuls: 2 per multiply-add. Forward: q.k (DQ) and p.v (DV) per pair of
+# positions; backward: q.k again, dp = dout.v, dv = p.dout, dq = ds.k, dk = ds.q.
+@register_flop_formula(torch.ops.faceswap_gan.attention)
+def _(q_shape, k_shape, v_shape, *args, **kwargs) -> int:
+    batch, length, dq = q_shape
+    return 2 * batch * length * length * (dq + v_shape[2])
+
+
+@register_flop_formula(torch.ops.faceswap_gan.attention_backward)
+def _(q_shape, k_shape, v_shape, *args, **kwargs) -> int:
+    batch, length, dq = q_shape
+    return 2 * batch * length * length * (3 * dq + 2 * v_shape[2])

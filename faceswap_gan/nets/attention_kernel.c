@@ -1,0 +1,171 @@
+/* Exact SAGAN attention for one head per image: out = softmax(q k^T) v, no 1/sqrt(d) scaling.
+
+   Why a kernel of our own: the queries and keys are C/8 wide and the values C wide. PyTorch's fused
+   CPU kernel needs one width for all three, so q and k had to be zero-padded to C, which doubles the
+   work of the forward pass and more than doubles the backward. Here q.k stays DQ wide, the HW x HW
+   matrix lives only in 16-key slices (or one QB x L block in the forward), and nothing is
+   approximated: the results equal PyTorch's to float32 rounding (tests/test_attention.py).
+
+   DQ and DV (query/key and value widths) are compile-time constants (-DDQ=4 -DDV=32); L, the number
+   of positions, must be a multiple of 16. All arrays are row-major float32:
+     q  [B][L][DQ]   kt [B][DQ][L]   v [B][L][DV]   vt [B][DV][L]
+     out [B][L][DV]  lse [B][L] (log of each softmax row's sum, with its max: saved for the backward)
+   Work is split by the caller into ranges of independent tasks, one range per thread. */
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef DQ
+#error "compile with -DDQ=<query/key width>"
+#endif
+#if !defined(DV) || DV % 16
+#error "compile with -DDV=<value width, a multiple of 16>"
+#endif
+
+#define W 16                                 /* floats per vector */
+#define NV (DV / W)                          /* vectors per value row */
+#define QB (DV <= 32 ? 8 : DV <= 64 ? 4 : 2) /* forward query rows per block: accumulators fit in registers */
+#define QBB 16                               /* backward query rows per block (the fastest of 4, 8, 16, 32) */
+
+typedef float vf __attribute__((vector_size(64), aligned(4)));
+typedef int vi __attribute__((vector_size(64)));
+
+static inline vf splat(float x) { return (vf){0} + x; }
+
+/* mask ? a : b, lane by lane (C has no vector conditional operator) */
+static inline vf blend(vi mask, vf a, vf b) { return (vf)(((vi)a & mask) | ((vi)b & ~mask)); }
+
+static inline vf vmax(vf a, vf b) { return blend(a > b, a, b); }
+
+static inline float hsum(vf x) {
+  float s = 0.f;
+  for (int i = 0; i < W; i++) s += x[i];
+  return s;
+}
+
+static inline float hmax(vf x) {
+  float m = x[0];
+  for (int i = 1; i < W; i++) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+/* exp(x) to ~2 ulp for x <= 88: x = n ln2 + r, |r| <= ln2/2, Taylor to r^7, times 2^n via the exponent
+   bits. Below -87 the result flushes to 0 (as float32 does just after); NaN stays NaN. */
+static inline vf vexp(vf x) {
+  vi tiny = x < -87.f; /* false for NaN, which stays NaN */
+  x = blend(tiny, splat(-87.f), x);
+  vf t = x * 1.44269504088896341f + 12582912.f;   /* round(x / ln2) in the low mantissa bits */
+  vf n = t - 12582912.f;
+  vf r = x - n * 0.693145751953125f - n * 1.428606765330187e-06f;
+  vf p = 1.f + r * (1.f + r * (0.5f + r * (1.f / 6 + r * (1.f / 24 + r * (1.f / 120 + r * (1.f / 720 + r * (1.f / 5040)))))));
+  vi scale = ((vi)t - (vi)splat(12582912.f)) << 23;
+  vf e = (vf)((vi)p + scale);
+  return blend(tiny, splat(0.f), e);
+}
+
+static inline vf load(const float *p) { return *(const vf *)p; }
+static inline void store(float *p, vf x) { *(vf *)p = x; }
+
+/* Scores of `rows` query rows (qrow: rows x DQ) against keys j0..j0+15. Always inlined with a
+   constant `rows`, so the loops unroll and s stays in registers. */
+static inline __attribute__((always_inline)) void scores(int rows, const float *qrow, const float *kt, int L,
+                                                         int j0, vf *s) {
+  for (int i = 0; i < rows; i++) s[i] = splat(0.f);
+  for (int c = 0; c < DQ; c++) {
+    vf k = load(kt + (long)c * L + j0);
+    for (int i = 0; i < rows; i++) s[i] += qrow[i * DQ + c] * k;
+  }
+}
+
+/* Query rows per forward task: the caller splits B * L / QB tasks. */
+int attention_query_block(void) { return QB; }
+
+/* Forward tasks [t0, t1): task t is query block (t % (L / QB)) of image t / (L / QB). */
+void attention_forward(const float *q, const float *kt, const float *v, float *out, float *lse, int L, long t0,
+                       long t1) {
+  float *p = malloc(sizeof(float) * QB * L); /* the block's probabilities, QB x L */
+  int nblk = L / QB;
+  for (long t = t0; t < t1; t++) {
+    long b = t / nblk;
+    int i0 = (int)(t % nblk) * QB;
+    const float *ktb = kt + b * DQ * L, *vb = v + b * L * DV;
+    float qrow[QB][DQ];
+    memcpy(qrow, q + (b * L + i0) * DQ, sizeof qrow);
+    /* 1. each row's maximum, so that exp never overflows */
+    vf s[QB], mv[QB], zv[QB];
+    for (int i = 0; i < QB; i++) mv[i] = splat(-INFINITY), zv[i] = splat(0.f);
+    for (int j = 0; j < L; j += W) {
+      scores(QB, &qrow[0][0], ktb, L, j, s);
+      for (int i = 0; i < QB; i++) mv[i] = vmax(s[i], mv[i]);
+    }
+    float m[QB];
+    for (int i = 0; i < QB; i++) m[i] = hmax(mv[i]);
+    /* 2. unnormalised probabilities and their sums */
+    for (int j = 0; j < L; j += W) {
+      scores(QB, &qrow[0][0], ktb, L, j, s);
+      for (int i = 0; i < QB; i++) {
+        vf e = vexp(s[i] - m[i]);
+        zv[i] += e;
+        store(p + (long)i * L + j, e);
+      }
+    }
+    /* 3. out = p v / sum, accumulated over the keys in registers */
+    vf acc[QB][NV];
+    memset(acc, 0, sizeof acc);
+    for (int j = 0; j < L; j++) {
+      vf vj[NV];
+      for (int c = 0; c < NV; c++) vj[c] = load(vb + (long)j * DV + c * W);
+      for (int i = 0; i < QB; i++)
+        for (int c = 0; c < NV; c++) acc[i][c] += p[(long)i * L + j] * vj[c];
+    }
+    for (int i = 0; i < QB; i++) {
+      float z = hsum(zv[i]);
+      float *o = out + (b * L + i0 + i) * DV;
+      for (int c = 0; c < NV; c++) store(o + c * W, acc[i][c] * (1.f / z));
+      lse[b * L + i0 + i] = m[i] + logf(z);
+    }
+  }
+  free(p);
+}
+
+/* Backward for images [b0, b1). dout [B][L][DV] is the output's gradient and delta [B][L] the row sums
+   of dout * out. Writes dq [B][L][DQ], dkt [B][DQ][L], dvt [B][DV][L] (overwritten, not accumulated). */
+void attention_backward(const float *q, const float *kt, const float *vt, const float *lse, const float *dout,
+                        const float *delta, float *dq, float *dkt, float *dvt, int L, long b0, long b1) {
+  for (long b = b0; b < b1; b++) {
+    const float *ktb = kt + b * DQ * L, *vtb = vt + b * DV * L;
+    float *dktb = dkt + b * DQ * L, *dvtb = dvt + b * DV * L;
+    memset(dktb, 0, sizeof(float) * DQ * L);
+    memset(dvtb, 0, sizeof(float) * DV * L);
+    for (int i0 = 0; i0 < L; i0 += QBB) {
+      float qrow[QBB][DQ], go[QBB][DV], lrow[QBB], drow[QBB];
+      memcpy(qrow, q + (b * L + i0) * DQ, sizeof qrow);
+      memcpy(go, dout + (b * L + i0) * DV, sizeof go);
+      memcpy(lrow, lse + b * L + i0, sizeof lrow);
+      memcpy(drow, delta + b * L + i0, sizeof drow);
+      vf gq[QBB][DQ];
+      memset(gq, 0, sizeof gq);
+      for (int j = 0; j < L; j += W) {
+        vf s[QBB], dp[QBB];
+        scores(QBB, &qrow[0][0], ktb, L, j, s);
+        for (int i = 0; i < QBB; i++) s[i] = vexp(s[i] - lrow[i]), dp[i] = splat(0.f); /* s is now p */
+        for (int c = 0; c < DV; c++) {
+          vf vc = load(vtb + (long)c * L + j);
+          vf gv = load(dvtb + (long)c * L + j);
+          for (int i = 0; i < QBB; i++) dp[i] += go[i][c] * vc, gv += go[i][c] * s[i];
+          store(dvtb + (long)c * L + j, gv);
+        }
+        for (int i = 0; i < QBB; i++) dp[i] = s[i] * (dp[i] - drow[i]); /* dp is now d(scores) */
+        for (int c = 0; c < DQ; c++) {
+          vf kc = load(ktb + (long)c * L + j);
+          vf gk = load(dktb + (long)c * L + j);
+          for (int i = 0; i < QBB; i++) gq[i][c] += dp[i] * kc, gk += qrow[i][c] * dp[i];
+          store(dktb + (long)c * L + j, gk);
+        }
+      }
+      for (int i = 0; i < QBB; i++)
+        for (int c = 0; c < DQ; c++) dq[(b * L + i0 + i) * DQ + c] = hsum(gq[i][c]);
+    }
+  }
+}
