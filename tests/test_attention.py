@@ -109,3 +109,14 @@ def test_a_compiler_that_fails_falls_back_with_a_warning(monkeypatch, tmp_path):
         torch.testing.assert_close(out, _reference(q, k, v, torch.zeros_like(v))[0].float(), rtol=1e-4, atol=1e-5)
     finally:
         attention_module._library.cache_clear()
+
+
+def test_the_ops_pass_pytorchs_custom_op_checks():
+    # schema, autograd registration, and fake tensors with the real op's shapes and strides
+    # (torch.compile relies on the last: a wrong stride there broke compiled training once)
+    q, k, v, grad = _inputs(2, 1024, 4, 32)
+    q, k, v = (t.requires_grad_() for t in (q, k, v))
+    torch.library.opcheck(torch.ops.faceswap_gan.attention.default, (q, k, v))
+    out, lse = torch.ops.faceswap_gan.attention(q.detach(), k.detach(), v.detach())
+    args = (q.detach(), k.detach(), v.detach(), out, lse, grad)
+    torch.library.opcheck(torch.ops.faceswap_gan.attention_backward.default, args)

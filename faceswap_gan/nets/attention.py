@@ -168,7 +168,13 @@ def _attention_backward_op(
 
 @_attention_backward_op.register_fake
 def _(q, k, v, out, lse, grad):
-    return torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
+    # the same layouts as the real op: dk and dv are transposes of (B, D, L) buffers
+    batch, length, dq = q.shape
+    return (
+        q.new_empty(q.shape),
+        q.new_empty(batch, dq, length).transpose(1, 2),
+        q.new_empty(batch, v.shape[2], length).transpose(1, 2),
+    )
 
 
 def _setup_context(ctx, inputs, output) -> None:
