@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import numpy as np
 
+NMS_CHUNK = 512  # candidates compared at once: a (512, 512) overlap matrix
+
 
 def box_iou(a: np.ndarray, b: np.ndarray, mode: str = "union") -> np.ndarray:
     """Overlap of one box ``a`` (4,) with boxes ``b`` (N, 4): intersection over union, or over the
     smaller area when ``mode == "min"``. Areas use MTCNN's inclusive pixel convention (+1)."""
-    xx0, yy0 = np.maximum(a[0], b[:, 0]), np.maximum(a[1], b[:, 1])
-    xx1, yy1 = np.minimum(a[2], b[:, 2]), np.minimum(a[3], b[:, 3])
+    return pairwise_iou(a[None], b, mode)[0]
+
+
+def pairwise_iou(a: np.ndarray, b: np.ndarray, mode: str = "union") -> np.ndarray:
+    """``box_iou`` of every box in ``a`` (M, 4) with every box in ``b`` (N, 4): (M, N)."""
+    a, b = a[:, None], b[None]
+    xx0, yy0 = np.maximum(a[..., 0], b[..., 0]), np.maximum(a[..., 1], b[..., 1])
+    xx1, yy1 = np.minimum(a[..., 2], b[..., 2]), np.minimum(a[..., 3], b[..., 3])
     inter = np.maximum(0.0, xx1 - xx0 + 1) * np.maximum(0.0, yy1 - yy0 + 1)
-    area_a = (a[2] - a[0] + 1) * (a[3] - a[1] + 1)
-    area_b = (b[:, 2] - b[:, 0] + 1) * (b[:, 3] - b[:, 1] + 1)
+    area_a = (a[..., 2] - a[..., 0] + 1) * (a[..., 3] - a[..., 1] + 1)
+    area_b = (b[..., 2] - b[..., 0] + 1) * (b[..., 3] - b[..., 1] + 1)
     if mode == "min":
         return inter / np.minimum(area_a, area_b)
     if mode == "union":
@@ -25,10 +33,18 @@ def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float, mode: str = "un
     """Greedy non-maximum suppression. Returns the indices kept, best score first."""
     order = np.argsort(-scores, kind="stable")
     keep: list[int] = []
-    while order.size:
-        best, rest = order[0], order[1:]
-        keep.append(int(best))
-        order = rest[box_iou(boxes[best], boxes[rest], mode) <= threshold]
+    for start in range(0, len(order), NMS_CHUNK):
+        # The overlaps of a chunk of candidates with each other in one array operation; earlier
+        # chunks' winners first remove what they overlap (the same result as one box at a time).
+        chunk = order[start : start + NMS_CHUNK]
+        if keep:
+            chunk = chunk[(pairwise_iou(boxes[keep], boxes[chunk], mode) <= threshold).all(0)]
+        overlap = pairwise_iou(boxes[chunk], boxes[chunk], mode) > threshold
+        suppressed = np.zeros(len(chunk), dtype=bool)
+        for i in range(len(chunk)):
+            if not suppressed[i]:
+                keep.append(int(chunk[i]))
+                suppressed |= overlap[i]
     return np.asarray(keep, dtype=np.int64)
 
 

@@ -22,6 +22,20 @@ def test_nms_keeps_best_of_each_cluster_in_score_order():
     assert nms(np.zeros((0, 4)), np.zeros(0), 0.5).tolist() == []
 
 
+@pytest.mark.parametrize("mode", ["union", "min"])
+def test_nms_over_several_chunks_equals_one_box_at_a_time(mode):
+    rng = np.random.default_rng(0)
+    corner = rng.uniform(0, 400, (1100, 2))  # more than two chunks of 512, heavily overlapping
+    boxes = np.concatenate([corner, corner + rng.uniform(10, 80, (1100, 2))], axis=1)
+    scores = rng.random(1100).round(2)  # ties: the stable order must be kept
+    order, expected = list(np.argsort(-scores, kind="stable")), []
+    while order:
+        expected.append(order[0])
+        overlaps = box_iou(boxes[order[0]], boxes[order[1:]], mode)
+        order = [i for i, overlap in zip(order[1:], overlaps, strict=True) if overlap <= 0.5]
+    assert nms(boxes, scores, 0.5, mode).tolist() == expected
+
+
 def test_to_square_grows_the_short_side_about_the_centre():
     sq = to_square(np.array([[10.0, 20, 30, 60]]))  # w 20, h 40
     np.testing.assert_allclose(sq, [[0, 20, 40, 60]])
