@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from faceswap_gan.atomic import atomic_write
 from faceswap_gan.converter import ConverterConfig, ImageOutputType
-from faceswap_gan.detector import DetectorSettings, MTCNNDetector
+from faceswap_gan.detector import DetectorSettings, MTCNNDetector, VideoDetector
 from faceswap_gan.errors import UserError
 from faceswap_gan.landmarks import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
 from faceswap_gan.media import Frame, probe_video, read_image, write_image
@@ -66,6 +66,7 @@ class _Pipeline:
         self.detector = MTCNNDetector(
             DetectorSettings(20, config.detection_threshold, 0.709, config.use_auto_downscaling, config.min_face_area)
         )
+        self.video_detector = VideoDetector(self.detector, config.full_detection_every)
         self.tracker = FaceTracker(
             config.use_kalman_filter, config.kf_noise_coef, config.bbox_moving_avg_coef, config.use_smoothed_bbox
         )
@@ -74,7 +75,9 @@ class _Pipeline:
     def run(self, frames: list[Frame], summary: ConvertSummary) -> list[np.ndarray]:
         """The output images (per the layout) of consecutive frames."""
         prepared, owners = [], []
-        for i, (frame, found) in enumerate(zip(frames, self.detector.detect([f.image for f in frames]), strict=True)):
+        for i, (frame, found) in enumerate(
+            zip(frames, self.video_detector.detect([f.image for f in frames]), strict=True)
+        ):
             for track, face in self.tracker.update(found):
                 if self.reference is not None and not self._is_reference(track, frame.image, face):
                     continue

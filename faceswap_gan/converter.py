@@ -60,6 +60,7 @@ class ConverterConfig:
     use_smoothed_bbox: bool = True  # smooth each face's box and landmarks over time
     use_kalman_filter: bool = True  # Kalman filter; False: moving average with bbox_moving_avg_coef
     use_auto_downscaling: bool = False  # detect on a reduced copy of frames of 480p and larger
+    full_detection_every: int = 8  # whole-frame detection every N frames, near the last faces between; 1: always
     bbox_moving_avg_coef: float = 0.65  # weight of the previous position in the moving average
     min_face_area: int = 35 * 35  # faces with a smaller box (pixels^2) are left as they are
     kf_noise_coef: float = 1e-3  # Kalman process noise: x10 if the face lags behind, /10 if it jitters
@@ -89,9 +90,11 @@ class ConverterConfig:
             "kf_noise_coef": self.kf_noise_coef > 0,
             "min_face_area": self.min_face_area >= 0,
             "enhance": 0 <= self.enhance <= 1,
+            "full_detection_every": self.full_detection_every >= 1,
         }
         ranges = {"bbox_moving_avg_coef": "[0, 1]", "detection_threshold": "[0, 1]", "roi_coverage": "(0, 1)",
-                  "kf_noise_coef": "> 0", "min_face_area": ">= 0", "enhance": "[0, 1]"}  # fmt: skip
+                  "kf_noise_coef": "> 0", "min_face_area": ">= 0", "enhance": "[0, 1]",
+                  "full_detection_every": ">= 1"}  # fmt: skip
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"{name}: must be in {ranges[name]}, got {getattr(self, name)}")

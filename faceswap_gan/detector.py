@@ -88,6 +88,14 @@ class MTCNNDetector:
         return self.detect([image])[0]
 
     @torch.inference_mode()
+    def detect_near(self, image: np.ndarray, boxes: np.ndarray) -> list[Detection]:
+        """Faces in ``image`` close to ``boxes`` (K, 4), full-resolution ``Detection.box`` values such as
+        the previous frame's faces: R-Net and O-Net on those boxes only, without the P-Net pyramid
+        that costs most of a detection. A face that moved by more than about a quarter of its size
+        between the two frames is not found."""
+        return self._detect_same_size([image], [boxes])[0]
+
+    @torch.inference_mode()
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
         """Faces in each RGB uint8 frame, best score first. Frames may differ in size."""
         results: list[list[Detection]] = [[] for _ in images]
@@ -101,14 +109,20 @@ class MTCNNDetector:
 
     # -- the cascade ---------------------------------------------------------------------------------
 
-    def _detect_same_size(self, frames: list[np.ndarray]) -> list[list[Detection]]:
+    def _detect_same_size(
+        self, frames: list[np.ndarray], hints: list[np.ndarray] | None = None
+    ) -> list[list[Detection]]:
         s = self.settings
         height, width = frames[0].shape[:2]
         # 1. Optional downscaling for detection only; results are mapped back at the end.
         scale = downscale_factor(height, width) if s.auto_downscale else 1
         small = [cv2.resize(f, (width // scale, height // scale)) if scale > 1 else f for f in frames]
-        # 2. P-Net proposals over the pyramid, all frames at once; then R-Net and O-Net per frame's candidates.
-        candidates = self._propose(np.stack(small))
+        # 2. P-Net proposals over the pyramid, all frames at once (or the hinted boxes, squared as P-Net's
+        #    proposals are); then R-Net and O-Net on every frame's candidates.
+        if hints is None:
+            candidates = self._propose(np.stack(small))
+        else:
+            candidates = [np.column_stack([np.fix(to_square(h / scale)), np.ones(len(h))]) for h in hints]
         candidates = self._refine(small, candidates)
         faces = self._output(small, candidates)
         # 3. Back to full resolution, small faces dropped, best first.
@@ -219,3 +233,33 @@ class MTCNNDetector:
             keep = nms(boxes, p, 0.7, mode="min")
             out.append([(boxes[k], float(p[k]), np.stack([xs[k], ys[k]], axis=1)) for k in keep])
         return out
+
+
+class VideoDetector:
+    """Detection on consecutive frames of a video: the whole cascade on every ``full_every``-th frame,
+    and whenever a face was lost or none is known; in between, ``detect_near`` the previous frame's
+    faces. ``full_every=1`` is the original's full detection on every frame. A face that enters the
+    picture is found at the next full detection, at most ``full_every - 1`` frames late."""
+
+    def __init__(self, detector: MTCNNDetector, full_every: int = 1) -> None:
+        self.detector, self.full_every = detector, full_every
+        self._previous: list[Detection] = []
+        self._since_full = 0
+
+    def detect(self, frames: Sequence[np.ndarray]) -> list[list[Detection]]:
+        """The faces of each of the next frames of the video, in order."""
+        if self.full_every == 1:
+            return self.detector.detect(frames)  # every frame in one batch: faster than one by one
+        return [self._next(frame) for frame in frames]
+
+    def _next(self, frame: np.ndarray) -> list[Detection]:
+        faces = None
+        if self._previous and self._since_full < self.full_every:
+            faces = self.detector.detect_near(frame, np.stack([d.box for d in self._previous]))
+            if len(faces) < len(self._previous):  # someone left or moved too fast: look everywhere
+                faces = None
+        if faces is None:
+            faces, self._since_full = self.detector.detect_one(frame), 0
+        self._since_full += 1
+        self._previous = faces
+        return faces

@@ -89,6 +89,8 @@ def test_part_masks_cover_their_parts_and_nothing_else(detector):
 def test_config_names_the_bad_field_and_takes_the_originals_values():
     with pytest.raises(ValueError, match="^roi_coverage: must be in"):
         ConverterConfig(roi_coverage=1.2)
+    with pytest.raises(ValueError, match="^full_detection_every: must be in >= 1"):
+        ConverterConfig(full_detection_every=0)
     with pytest.raises(ValueError, match="^direction: must be one of AtoB, BtoA"):
         ConverterConfig(direction="AtoC")
     config = ConverterConfig(output_type="triple", segmentation=SegmentationType.EYES_ONLY, color_correction="adain")
