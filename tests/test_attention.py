@@ -120,3 +120,17 @@ def test_the_ops_pass_pytorchs_custom_op_checks():
     out, lse = torch.ops.faceswap_gan.attention(q.detach(), k.detach(), v.detach())
     args = (q.detach(), k.detach(), v.detach(), out, lse, grad)
     torch.library.opcheck(torch.ops.faceswap_gan.attention_backward.default, args)
+
+
+def test_an_unwritable_cache_falls_back_with_a_warning(monkeypatch, tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    attention_module._library.cache_clear()
+    try:
+        q, k, v, _ = _inputs(1, 1024, 4, 32)
+        with pytest.warns(UserWarning, match="could not compile"):
+            out = attention(q, k, v)
+        assert out.shape == (1, 1024, 32)
+    finally:
+        attention_module._library.cache_clear()

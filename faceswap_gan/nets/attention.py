@@ -80,29 +80,40 @@ def _cpu_signature() -> str:
 
 @functools.cache
 def _library(dq: int, dv: int) -> ctypes.CDLL | None:
-    """The kernel for widths (dq, dv), compiled once per machine; None when there is no working compiler."""
+    """The kernel for widths (dq, dv), compiled once per machine; None (after one warning, where a
+    compiler exists but fails) when it cannot be built or loaded here."""
     compiler = shutil.which(os.environ.get("CC", "cc"))
     if compiler is None:
         return None
+    try:
+        lib = ctypes.CDLL(str(_build(compiler, dq, dv)))
+    except (OSError, RuntimeError) as exc:  # unwritable cache, failing compiler, a noexec file system
+        warnings.warn(f"could not compile {SOURCE.name}; using PyTorch's slower attention: {exc}", stacklevel=3)
+        return None
+    c_long, c_int, ptr = ctypes.c_long, ctypes.c_int, ctypes.c_void_p
+    lib.attention_forward.argtypes = [ptr] * 5 + [c_int, c_long, c_long]
+    lib.attention_forward.restype = c_int
+    lib.attention_backward.argtypes = [ptr] * 9 + [c_int, c_long, c_long]
+    lib.attention_backward.restype = None
+    lib.attention_query_block.restype = c_int
+    return lib
+
+
+def _build(compiler: str, dq: int, dv: int) -> Path:
+    """The compiled kernel's path in the cache, compiling it if it is not there yet."""
     flags = ["-O3", "-march=native", "-fno-math-errno", "-shared", "-fPIC", f"-DDQ={dq}", f"-DDV={dv}"]
     key = hashlib.sha256("\0".join([SOURCE.read_text(), compiler, *flags, _cpu_signature()]).encode()).hexdigest()
     target = _cache_dir() / f"attention-{dq}-{dv}-{key[:16]}.so"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-            built = Path(tmp) / target.name
-            result = subprocess.run([compiler, *flags, str(SOURCE), "-o", str(built), "-lm"], capture_output=True)
-            if result.returncode != 0:
-                warnings.warn(f"could not compile {SOURCE.name}; using PyTorch's slower attention: "
-                              f"{result.stderr.decode(errors='replace')[:500]}", stacklevel=3)  # fmt: skip
-                return None
-            built.replace(target)  # atomic: concurrent processes (DDP ranks) never load half a file
-    lib = ctypes.CDLL(str(target))
-    c_long, c_int, ptr = ctypes.c_long, ctypes.c_int, ctypes.c_void_p
-    lib.attention_forward.argtypes = [ptr] * 5 + [c_int, c_long, c_long]
-    lib.attention_backward.argtypes = [ptr] * 9 + [c_int, c_long, c_long]
-    lib.attention_query_block.restype = c_int
-    return lib
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        built = Path(tmp) / target.name
+        result = subprocess.run([compiler, *flags, str(SOURCE), "-o", str(built), "-lm"], capture_output=True)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.decode(errors="replace")[:500] or f"{compiler} exited {result.returncode}")
+        built.replace(target)  # atomic: concurrent processes (DDP ranks) never load half a file
+    return target
 
 
 # ------------------------------------------------------------------------------------------ threads
@@ -111,21 +122,19 @@ _pool_lock = threading.Lock()
 _pool: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, threads, pool)
 
 
-def _parallel(fn, tasks: int) -> None:
-    """fn(start, stop) over ``tasks`` split into torch.get_num_threads() ranges. ctypes releases the GIL,
-    so the ranges run truly in parallel; torch's own threads are idle meanwhile."""
+def _parallel(fn, tasks: int) -> list:
+    """fn(start, stop) over ``tasks`` split into torch.get_num_threads() ranges; the results per range.
+    ctypes releases the GIL, so the ranges run truly in parallel; torch's own threads are idle meanwhile."""
     global _pool
     threads = max(1, min(torch.get_num_threads(), tasks))
     if threads == 1:
-        fn(0, tasks)
-        return
+        return [fn(0, tasks)]
     with _pool_lock:
         if _pool is None or _pool[:2] != (os.getpid(), threads):  # a forked child must not reuse a pool
             _pool = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="attention"))
         pool = _pool[2]
     bounds = [tasks * i // threads for i in range(threads + 1)]
-    for future in [pool.submit(fn, a, b) for a, b in itertools.pairwise(bounds)]:
-        future.result()
+    return [future.result() for future in [pool.submit(fn, a, b) for a, b in itertools.pairwise(bounds)]]
 
 
 # ------------------------------------------------------------------------------------------ the op
@@ -141,7 +150,9 @@ def _attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[to
     out, lse = q.new_empty(batch, length, dv), q.new_empty(batch, length)
     args = [t.data_ptr() for t in (*tensors, out, lse)]
     tasks = batch * length // lib.attention_query_block()  # one task per block of query rows
-    _parallel(lambda a, b: lib.attention_forward(*args, length, a, b), tasks)
+    statuses = _parallel(lambda a, b: lib.attention_forward(*args, length, a, b), tasks)
+    if any(statuses):
+        raise MemoryError("attention: out of memory for the kernel's work buffer")
     return out, lse
 
 
