@@ -2,10 +2,11 @@ import itertools
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from faceswap_gan.config import ModelConfig
 from faceswap_gan.nets.autoencoder import Decoder, Encoder
-from faceswap_gan.nets.blocks import NORMS, SelfAttention, UpscalePS, icnr_, init_weights
+from faceswap_gan.nets.blocks import NORMS, SelfAttention, UpscaleNN, UpscalePS, icnr_, init_weights
 from faceswap_gan.nets.discriminator import Discriminator
 
 
@@ -58,6 +59,17 @@ def test_deep_supervision_outputs_for_larger_faces(resolution):
     assert Discriminator(config)(out.colour, out.colour).shape == (1, 1, 8, 8)
 
 
+def test_the_merged_heads_equal_the_alpha_and_colour_convs():
+    decoder = Decoder(ModelConfig(64, "lite", "hybrid", True))
+    for head in (decoder.alpha_head, decoder.colour_head):
+        torch.nn.init.normal_(head.bias)
+    z = torch.randn(2, 256, 8, 8)
+    x = decoder.body(z)
+    out = decoder(z)
+    torch.testing.assert_close(out.alpha, torch.sigmoid(decoder.alpha_head(x)))
+    torch.testing.assert_close(out.colour, torch.tanh(decoder.colour_head(x)))
+
+
 def test_gradients_reach_the_shared_encoder_from_both_decoders():
     config = ModelConfig(64, "lite", "hybrid", True)
     encoder, decoder_a, decoder_b = Encoder(config), Decoder(config), Decoder(config)
@@ -77,6 +89,21 @@ def test_icnr_makes_the_first_pixel_shuffle_a_nearest_neighbour_upsampling():
     y = block(x)
     torch.testing.assert_close(y[..., 0::2, 0::2], y[..., 1::2, 1::2])
     torch.testing.assert_close(y[..., 0::2, 0::2], y[..., 0::2, 1::2])
+
+
+@pytest.mark.parametrize("size", [(5, 7), (1, 3), (16, 16)])
+def test_lite_upsampler_equals_nearest_upsampling_reflect_padding_and_a_3x3_conv(size):
+    block = UpscaleNN(8, 4, "none")
+    torch.nn.init.normal_(block.conv.bias)  # zero at init: make it count
+    x = torch.randn(2, 8, *size, requires_grad=True)
+    up = F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), mode="reflect")
+    expected = F.conv2d(up, block.conv.weight, block.conv.bias)
+    out = block(x)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    grad = torch.randn_like(expected)
+    inputs = (x, block.conv.weight, block.conv.bias)
+    for a, b in zip(torch.autograd.grad(out, inputs, grad), torch.autograd.grad(expected, inputs, grad), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-4)
 
 
 def test_self_attention_equals_the_explicit_softmax_and_starts_as_identity():
