@@ -142,23 +142,24 @@ def _parallel(fn, tasks: int) -> list:
 
 @torch.library.custom_op("faceswap_gan::attention", mutates_args=())
 def _attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(out (B, L, DV), lse (B, L)): lse is log(sum(exp(q k^T))) per row, kept for the backward."""
+    """(out (B, L, DV), lse (B, L)): lse is log(sum(exp(q k^T))) per row, kept for the backward. out is
+    the transpose of a (B, DV, L) tensor: the caller's next step is a (B, C, H, W) feature map."""
     batch, length, dq = q.shape
     dv = v.shape[2]
     lib = _library(dq, dv)
     tensors = [q.contiguous(), k.transpose(1, 2).contiguous(), v.contiguous()]  # q, k^T, v
-    out, lse = q.new_empty(batch, length, dv), q.new_empty(batch, length)
+    out, lse = q.new_empty(batch, dv, length), q.new_empty(batch, length)
     args = [t.data_ptr() for t in (*tensors, out, lse)]
     tasks = batch * length // lib.attention_query_block()  # one task per block of query rows
     statuses = _parallel(lambda a, b: lib.attention_forward(*args, length, a, b), tasks)
     if any(statuses):
         raise MemoryError("attention: out of memory for the kernel's work buffer")
-    return out, lse
+    return out.transpose(1, 2), lse
 
 
 @_attention_op.register_fake
 def _(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return q.new_empty(*q.shape[:2], v.shape[2]), q.new_empty(q.shape[:2])
+    return q.new_empty(q.shape[0], v.shape[2], q.shape[1]).transpose(1, 2), q.new_empty(q.shape[:2])
 
 
 @torch.library.custom_op("faceswap_gan::attention_backward", mutates_args=())
@@ -168,8 +169,8 @@ def _attention_backward_op(
     batch, length, dq = q.shape
     dv = v.shape[2]
     lib = _library(dq, dv)
-    grad = grad.contiguous()
-    delta = (grad * out).sum(2)  # (B, L): the softmax backward's row term
+    grad, out = grad.transpose(1, 2).contiguous(), out.transpose(1, 2)  # (B, DV, L), as the kernel reads them
+    delta = (grad * out).sum(1)  # (B, L): the softmax backward's row term
     tensors = [q.contiguous(), k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous(), lse.contiguous()]
     dq_, dkt, dvt = q.new_empty(batch, length, dq), q.new_empty(batch, dq, length), q.new_empty(batch, dv, length)
     args = [t.data_ptr() for t in (*tensors, grad, delta, dq_, dkt, dvt)]

@@ -10,7 +10,8 @@
    DQ and DV (query/key and value widths) are compile-time constants (-DDQ=4 -DDV=32); L, the number
    of positions, must be a multiple of 16. All arrays are row-major float32:
      q  [B][L][DQ]   kt [B][DQ][L]   v [B][L][DV]   vt [B][DV][L]
-     out [B][L][DV]  lse [B][L] (log of each softmax row's sum, with its max: saved for the backward)
+     out [B][DV][L] (channel-first, as the caller's convolutions want it)
+     lse [B][L] (log of each softmax row's sum, with its max: saved for the backward)
    Work is split by the caller into ranges of independent tasks, one range per thread. */
 
 #include <math.h>
@@ -123,9 +124,9 @@ int attention_forward(const float *q, const float *kt, const float *v, float *ou
         for (int c = 0; c < NV; c++) acc[i][c] += p[(long)i * L + j] * vj[c];
     }
     for (int i = 0; i < QB; i++) {
-      float z = hsum(zv[i]);
-      float *o = out + (b * L + i0 + i) * DV;
-      for (int c = 0; c < NV; c++) store(o + c * W, acc[i][c] * (1.f / z));
+      float z = hsum(zv[i]), row[DV];
+      for (int c = 0; c < NV; c++) store(row + c * W, acc[i][c] * (1.f / z));
+      for (int c = 0; c < DV; c++) out[(b * DV + c) * L + i0 + i] = row[c];
       lse[b * L + i0 + i] = m[i] + logf(z);
     }
   }
@@ -133,7 +134,7 @@ int attention_forward(const float *q, const float *kt, const float *v, float *ou
   return 0;
 }
 
-/* Backward for images [b0, b1). dout [B][L][DV] is the output's gradient and delta [B][L] the row sums
+/* Backward for images [b0, b1). dout [B][DV][L] is the output's gradient and delta [B][L] the row sums
    of dout * out. Writes dq [B][L][DQ], dkt [B][DQ][L], dvt [B][DV][L] (overwritten, not accumulated). */
 void attention_backward(const float *q, const float *kt, const float *vt, const float *lse, const float *dout,
                         const float *delta, float *dq, float *dkt, float *dvt, int L, long b0, long b1) {
@@ -145,7 +146,8 @@ void attention_backward(const float *q, const float *kt, const float *vt, const 
     for (int i0 = 0; i0 < L; i0 += QBB) {
       float qrow[QBB][DQ], go[QBB][DV], lrow[QBB], drow[QBB];
       memcpy(qrow, q + (b * L + i0) * DQ, sizeof qrow);
-      memcpy(go, dout + (b * L + i0) * DV, sizeof go);
+      for (int i = 0; i < QBB; i++)
+        for (int c = 0; c < DV; c++) go[i][c] = dout[(b * DV + c) * L + i0 + i];
       memcpy(lrow, lse + b * L + i0, sizeof lrow);
       memcpy(drow, delta + b * L + i0, sizeof drow);
       vf gq[QBB][DQ];
