@@ -419,7 +419,7 @@ def convert(
     epilog="""
 \b
 Examples:
-  faceswap-gan demo                       # built-in clips, about 3 minutes on a 2-core CPU
+  faceswap-gan demo                       # built-in clips, about 2 minutes on a 2-core CPU
   faceswap-gan demo --src me.mp4 --dst you.mp4 --iterations 18000 --out my_demo
 """
 )
