@@ -178,14 +178,16 @@ class UpscaleNN(nn.Module):
 
 
 def _phase_kernels(weight: torch.Tensor) -> torch.Tensor:
-    """(F, C, 3, 3) -> (4F, C, 2, 2): row phase 0 reads input rows (i-1, i) with kernel rows (0, 1+2),
-    phase 1 rows (i, i+1) with (0+1, 2); the same for columns. Output channel 4f + 2a + b is filter f's
-    phase (a, b), the order pixel_shuffle expects."""
-    rows = [torch.stack([weight[:, :, 0], weight[:, :, 1] + weight[:, :, 2]], 2),
-            torch.stack([weight[:, :, 0] + weight[:, :, 1], weight[:, :, 2]], 2)]  # fmt: skip
-    kernels = [torch.stack([r[..., 0], r[..., 1] + r[..., 2]], -1) for r in rows]  # column phase 0
-    kernels1 = [torch.stack([r[..., 0] + r[..., 1], r[..., 2]], -1) for r in rows]  # column phase 1
-    return torch.stack([kernels[0], kernels1[0], kernels[1], kernels1[1]], 1).flatten(0, 1)
+    """(F, C, 3, 3) -> (4F, C, 2, 2). Along each axis, phase 0 reads input (i-1, i) with the taps
+    (0, 1+2), phase 1 reads (i, i+1) with (0+1, 2). Output channel 4f + 2a + b is filter f's phase
+    (a, b), the order pixel_shuffle expects."""
+
+    def fold(w: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+        t0, t1, t2 = w.unbind(dim)
+        return torch.stack([t0, t1 + t2], dim), torch.stack([t0 + t1, t2], dim)
+
+    phases = [both for row in fold(weight, 2) for both in fold(row, 3)]  # (0, 0), (0, 1), (1, 0), (1, 1)
+    return torch.stack(phases, 1).flatten(0, 1)
 
 
 class SelfAttention(nn.Module):
