@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from faceswap_gan.config import ModelConfig
 from faceswap_gan.nets.autoencoder import Decoder, Encoder
-from faceswap_gan.nets.blocks import NORMS, SelfAttention, UpscaleNN, UpscalePS, icnr_, init_weights
+from faceswap_gan.nets.blocks import NORMS, ScalarNorm, SelfAttention, UpscaleNN, UpscalePS, icnr_, init_weights
 from faceswap_gan.nets.discriminator import Discriminator
 
 
@@ -89,6 +89,19 @@ def test_icnr_makes_the_first_pixel_shuffle_a_nearest_neighbour_upsampling():
     y = block(x)
     torch.testing.assert_close(y[..., 0::2, 0::2], y[..., 1::2, 1::2])
     torch.testing.assert_close(y[..., 0::2, 0::2], y[..., 0::2, 1::2])
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_scalar_norm_normalises_each_sample_over_channels_and_pixels_together(affine):
+    norm = ScalarNorm(affine)
+    if affine:
+        with torch.no_grad():
+            norm.gamma.fill_(1.3)
+            norm.beta.fill_(0.2)
+    x = torch.randn(3, 5, 4, 4) * 3 + 1
+    mean, std = x.mean((1, 2, 3), keepdim=True), x.std((1, 2, 3), keepdim=True, correction=0)
+    expected = (x - mean) / (std + 1e-3)
+    torch.testing.assert_close(norm(x), expected * 1.3 + 0.2 if affine else expected)
 
 
 @pytest.mark.parametrize("size", [(5, 7), (1, 3), (16, 16)])

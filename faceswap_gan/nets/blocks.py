@@ -67,8 +67,13 @@ class ScalarNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         var, mean = torch.var_mean(x, dim=(1, 2, 3), correction=0, keepdim=True)
-        x = (x - mean) / (var.sqrt() + 1e-3)
-        return x if self.gamma is None else x * self.gamma + self.beta
+        # gamma * (x - mean) / (std + eps) + beta as x * scale + shift with per-sample scalars: one pass
+        # over x instead of four, forward and backward.
+        scale = 1 / (var.sqrt() + 1e-3)
+        if self.gamma is None:
+            return torch.addcmul(-mean * scale, x, scale)
+        scale = scale * self.gamma
+        return torch.addcmul(self.beta - mean * scale, x, scale)
 
 
 class HybridNorm(nn.Module):
