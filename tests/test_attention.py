@@ -48,7 +48,7 @@ def test_the_kernel_builds_here():
     assert kernel_available()
 
 
-@pytest.mark.parametrize(("dq", "dv", "scale"), [(4, 32, 1.0), (8, 64, 1.0), (4, 32, 6.0)])
+@pytest.mark.parametrize(("dq", "dv", "scale"), [(4, 32, 1.0), (8, 64, 1.0), (16, 128, 1.0), (4, 32, 6.0)])
 def test_forward_and_gradients_equal_float64_softmax_attention(dq, dv, scale):
     # scale 6: logits in the hundreds, where an unstabilised exp would overflow. PyTorch's own float32
     # path is 1.1e-5 from float64 there, 1.3e-6 at scale 1; ours 1.1e-5 and 2.6e-6.
@@ -134,3 +134,10 @@ def test_an_unwritable_cache_falls_back_with_a_warning(monkeypatch, tmp_path):
         assert out.shape == (1, 1024, 32)
     finally:
         attention_module._library.cache_clear()
+
+
+def test_shapes_the_kernel_does_not_take_are_computed_by_pytorch():
+    for length, dq, dv in [(1025, 4, 32), (1024, 1, 8), (256, 4, 32)]:  # odd length, narrow values, short
+        assert not attention_module._kernel_applies(torch.zeros(1, length, dq), torch.zeros(1, length, dv))
+        q, k, v, grad = _inputs(1, length, dq, dv)
+        _assert_close_relative(_ours(q, k, v, grad)[0], _reference(q, k, v, grad)[0], 5e-6)
