@@ -3,7 +3,8 @@
 ``MTCNNDetector.detect`` takes RGB uint8 frames (H, W, 3) and returns, per frame, the faces found
 as ``Detection`` values in that frame's pixel coordinates. Frames of equal size are processed as a
 batch: the proposal net runs once per pyramid scale for all of them, and the two refinement nets
-run once per call on every candidate of every frame.
+run once per call on every candidate of every frame. ``VideoDetector`` follows faces through a
+video: a whole-frame search every few frames, only the refinement nets near the last faces between.
 """
 
 from __future__ import annotations
