@@ -44,7 +44,11 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
 
 def kernel_available() -> bool:
     """True when our CPU kernel compiles here (and is not switched off)."""
-    return os.environ.get("FACESWAP_GAN_ATTENTION", "auto") != "torch" and _library(4, 32) is not None
+    return not _switched_off() and _library(4, 32) is not None
+
+
+def _switched_off() -> bool:
+    return os.environ.get("FACESWAP_GAN_ATTENTION", "auto") == "torch"
 
 
 def _kernel_applies(q: torch.Tensor, v: torch.Tensor) -> bool:
@@ -56,7 +60,7 @@ def _kernel_applies(q: torch.Tensor, v: torch.Tensor) -> bool:
         and length >= MIN_POSITIONS
         and length % 16 == 0
         and dv % 16 == 0
-        and os.environ.get("FACESWAP_GAN_ATTENTION", "auto") != "torch"
+        and not _switched_off()
         and _library(dq, dv) is not None
     )
 
