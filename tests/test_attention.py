@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -141,3 +142,32 @@ def test_shapes_the_kernel_does_not_take_are_computed_by_pytorch():
         assert not attention_module._kernel_applies(torch.zeros(1, length, dq), torch.zeros(1, length, dv))
         q, k, v, grad = _inputs(1, length, dq, dv)
         _assert_close_relative(_ours(q, k, v, grad)[0], _reference(q, k, v, grad)[0], 5e-6)
+
+
+def test_the_kernel_runs_on_pytorchs_own_openmp_threads():
+    # A second OpenMP runtime (or threads of our own) would compete for the cores with PyTorch's
+    # threads, which spin after each of its operations: that cost 5 ms per call at 1024 positions.
+    maps = Path("/proc/self/maps")
+    if not maps.exists():
+        pytest.skip("no /proc: cannot list the loaded libraries")
+    q, k, v, _ = _inputs(2, 1024, 4, 32)
+    attention(q, k, v)
+    assert attention_module._has_openmp(attention_module._library(4, 32))
+    runtimes = {line.split()[-1] for line in maps.read_text().splitlines() if "libgomp" in line or "libomp" in line}
+    assert len(runtimes) == 1, runtimes
+
+
+def test_without_openmp_python_threads_split_the_work(monkeypatch, tmp_path):
+    monkeypatch.setattr(attention_module, "OPENMP_FLAGS", ("-fno-such-flag",))  # as a compiler without OpenMP
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    attention_module._library.cache_clear()
+    try:
+        assert not attention_module._has_openmp(attention_module._library(8, 64))
+        q, k, v, grad = _inputs(3, 1024, 8, 64)  # 3 images on 2 threads: unequal ranges
+        out, grads = _ours(q, k, v, grad)
+        ref_out, ref_grads = _reference(q, k, v, grad)
+        _assert_close_relative(out, ref_out, 5e-6)
+        for actual, expected in zip(grads, ref_grads, strict=True):
+            _assert_close_relative(actual, expected, 5e-6)
+    finally:
+        attention_module._library.cache_clear()

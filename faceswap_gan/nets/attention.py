@@ -31,6 +31,8 @@ from torch.utils.flop_counter import register_flop_formula
 
 SOURCE = Path(__file__).with_name("attention_kernel.c")
 MIN_POSITIONS = 1024  # below this the L^2 work is small and PyTorch's kernel is as fast
+# PyTorch's CPU wheels link libgomp, so an OpenMP kernel runs on PyTorch's own threads (one libgomp per process)
+OPENMP_FLAGS = ("-fopenmp",)
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -84,13 +86,13 @@ def _cpu_signature() -> str:
 
 @functools.cache
 def _library(dq: int, dv: int) -> ctypes.CDLL | None:
-    """The kernel for widths (dq, dv), compiled once per machine; None (after one warning, where a
-    compiler exists but fails) when it cannot be built or loaded here."""
+    """The kernel for widths (dq, dv), compiled once per machine, with OpenMP where the compiler has it;
+    None (after one warning, where a compiler exists but fails) when it cannot be built or loaded here."""
     compiler = shutil.which(os.environ.get("CC", "cc"))
     if compiler is None:
         return None
     try:
-        lib = ctypes.CDLL(str(_build(compiler, dq, dv)))
+        lib = _load(compiler, dq, dv)
     except (OSError, RuntimeError) as exc:  # unwritable cache, failing compiler, a noexec file system
         warnings.warn(f"could not compile {SOURCE.name}; using PyTorch's slower attention: {exc}", stacklevel=3)
         return None
@@ -100,12 +102,28 @@ def _library(dq: int, dv: int) -> ctypes.CDLL | None:
     lib.attention_backward.argtypes = [ptr] * 9 + [c_int, c_long, c_long]
     lib.attention_backward.restype = None
     lib.attention_query_block.restype = c_int
+    if _has_openmp(lib):
+        lib.attention_forward_parallel.argtypes = [ptr] * 5 + [c_int, c_long, c_int]
+        lib.attention_forward_parallel.restype = c_int
+        lib.attention_backward_parallel.argtypes = [ptr] * 9 + [c_int, c_long, c_int]
+        lib.attention_backward_parallel.restype = None
     return lib
 
 
-def _build(compiler: str, dq: int, dv: int) -> Path:
+def _load(compiler: str, dq: int, dv: int) -> ctypes.CDLL:
+    try:
+        return ctypes.CDLL(str(_build(compiler, dq, dv, OPENMP_FLAGS)))
+    except (OSError, RuntimeError):  # no OpenMP here (Apple's clang, say): Python threads split the work
+        return ctypes.CDLL(str(_build(compiler, dq, dv, ())))
+
+
+def _has_openmp(lib: ctypes.CDLL) -> bool:
+    return hasattr(lib, "attention_forward_parallel")
+
+
+def _build(compiler: str, dq: int, dv: int, extra: tuple[str, ...]) -> Path:
     """The compiled kernel's path in the cache, compiling it if it is not there yet."""
-    flags = ["-O3", "-march=native", "-fno-math-errno", "-shared", "-fPIC", f"-DDQ={dq}", f"-DDV={dv}"]
+    flags = ["-O3", "-march=native", "-fno-math-errno", "-shared", "-fPIC", f"-DDQ={dq}", f"-DDV={dv}", *extra]
     key = hashlib.sha256("\0".join([SOURCE.read_text(), compiler, *flags, _cpu_signature()]).encode()).hexdigest()
     target = _cache_dir() / f"attention-{dq}-{dv}-{key[:16]}.so"
     if target.exists():
@@ -126,19 +144,25 @@ _pool_lock = threading.Lock()
 _pool: tuple[int, int, ThreadPoolExecutor] | None = None  # (pid, threads, pool)
 
 
-def _parallel(fn, tasks: int) -> list:
-    """fn(start, stop) over ``tasks`` split into torch.get_num_threads() ranges; the results per range.
-    ctypes releases the GIL, so the ranges run truly in parallel; torch's own threads are idle meanwhile."""
-    global _pool
+def _run(lib: ctypes.CDLL, name: str, args: list, tasks: int) -> list:
+    """Kernel function ``name`` over ``tasks`` tasks on torch.get_num_threads() threads; its results.
+
+    With OpenMP, one call to ``name_parallel``: the tasks run on PyTorch's OpenMP threads. Otherwise
+    Python threads run ranges of them (ctypes releases the GIL). Those compete with PyTorch's threads,
+    which spin for a while after each PyTorch operation: 5 ms lost per call at 1024 positions."""
     threads = max(1, min(torch.get_num_threads(), tasks))
+    if _has_openmp(lib):
+        return [getattr(lib, f"{name}_parallel")(*args, tasks, threads)]
+    fn = getattr(lib, name)
     if threads == 1:
-        return [fn(0, tasks)]
+        return [fn(*args, 0, tasks)]
+    global _pool
     with _pool_lock:
         if _pool is None or _pool[:2] != (os.getpid(), threads):  # a forked child must not reuse a pool
             _pool = (os.getpid(), threads, ThreadPoolExecutor(threads, thread_name_prefix="attention"))
         pool = _pool[2]
     bounds = [tasks * i // threads for i in range(threads + 1)]
-    return [future.result() for future in [pool.submit(fn, a, b) for a, b in itertools.pairwise(bounds)]]
+    return [future.result() for future in [pool.submit(fn, *args, a, b) for a, b in itertools.pairwise(bounds)]]
 
 
 # ------------------------------------------------------------------------------------------ the op
@@ -155,7 +179,7 @@ def _attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[to
     out, lse = q.new_empty(batch, dv, length), q.new_empty(batch, length)
     args = [t.data_ptr() for t in (*tensors, out, lse)]
     tasks = batch * length // lib.attention_query_block()  # one task per block of query rows
-    statuses = _parallel(lambda a, b: lib.attention_forward(*args, length, a, b), tasks)
+    statuses = _run(lib, "attention_forward", [*args, length], tasks)
     if any(statuses):
         raise MemoryError("attention: out of memory for the kernel's work buffer")
     return out.transpose(1, 2), lse
@@ -178,7 +202,7 @@ def _attention_backward_op(
     tensors = [q.contiguous(), k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous(), lse.contiguous()]
     dq_, dkt, dvt = q.new_empty(batch, length, dq), q.new_empty(batch, dq, length), q.new_empty(batch, dv, length)
     args = [t.data_ptr() for t in (*tensors, grad, delta, dq_, dkt, dvt)]
-    _parallel(lambda a, b: lib.attention_backward(*args, length, a, b), batch)  # one task per image
+    _run(lib, "attention_backward", [*args, length], batch)  # one task per image
     return dq_, dkt.transpose(1, 2), dvt.transpose(1, 2)
 
 

@@ -12,7 +12,10 @@
      q  [B][L][DQ]   kt [B][DQ][L]   v [B][L][DV]   vt [B][DV][L]
      out [B][DV][L] (channel-first, as the caller's convolutions want it)
      lse [B][L] (log of each softmax row's sum, with its max: saved for the backward)
-   Work is split by the caller into ranges of independent tasks, one range per thread. */
+   attention_forward and attention_backward do a range of independent tasks; compiled with -fopenmp,
+   the *_parallel entry points split all tasks over OpenMP threads. In a PyTorch process those are
+   PyTorch's own (it loads the same libgomp), so no thread of ours competes for a core with PyTorch's
+   threads, which spin for a while after each of its parallel operations. */
 
 #include <math.h>
 #include <stdlib.h>
@@ -175,3 +178,30 @@ void attention_backward(const float *q, const float *kt, const float *vt, const 
     }
   }
 }
+
+#ifdef _OPENMP
+#include <omp.h>
+
+/* All B * L / QB forward tasks on `threads` OpenMP threads, an equal range each. */
+int attention_forward_parallel(const float *q, const float *kt, const float *v, float *out, float *lse, int L,
+                               long tasks, int threads) {
+  int status = 0;
+#pragma omp parallel num_threads(threads) reduction(| : status)
+  {
+    long n = omp_get_num_threads(), i = omp_get_thread_num();
+    status |= attention_forward(q, kt, v, out, lse, L, tasks * i / n, tasks * (i + 1) / n);
+  }
+  return status;
+}
+
+/* The backward of all `batch` images on `threads` OpenMP threads. */
+void attention_backward_parallel(const float *q, const float *kt, const float *vt, const float *lse,
+                                 const float *dout, const float *delta, float *dq, float *dkt, float *dvt, int L,
+                                 long batch, int threads) {
+#pragma omp parallel num_threads(threads)
+  {
+    long n = omp_get_num_threads(), i = omp_get_thread_num();
+    attention_backward(q, kt, vt, lse, dout, delta, dq, dkt, dvt, L, batch * i / n, batch * (i + 1) / n);
+  }
+}
+#endif
