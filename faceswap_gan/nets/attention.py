@@ -5,8 +5,9 @@
 real width DQ = C/8; PyTorch's fused kernel needs DQ == DV and so does up to twice the work on
 zero-padded queries and keys. The kernel is compiled with the system's C compiler on first use
 (``$CC``, else ``cc``; a fraction of a second per shape) and cached in ``~/.cache/faceswap-gan``.
-Everywhere else (GPUs, bf16, no compiler, shapes the kernel does not take) it is
-``scaled_dot_product_attention`` on padded q and k. ``FACESWAP_GAN_ATTENTION=torch`` forces that path.
+Below 1024 positions on CPU it is two matmuls and a softmax; everywhere else (GPUs, bf16, no
+compiler, shapes the kernel does not take) ``scaled_dot_product_attention`` on padded q and k.
+``FACESWAP_GAN_ATTENTION=torch`` switches the kernel off.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import register_flop_formula
 
 SOURCE = Path(__file__).with_name("attention_kernel.c")
-MIN_POSITIONS = 1024  # below this the L^2 work is small and PyTorch's kernel is as fast
+MIN_POSITIONS = 1024  # below this the (L x L) matrix is small enough to build: plain matmuls are as fast
 # PyTorch's CPU wheels link libgomp, so an OpenMP kernel runs on PyTorch's own threads (one libgomp per process)
 OPENMP_FLAGS = ("-fopenmp",)
 
@@ -39,6 +40,10 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
     """softmax(q k^T) v for q, k (B, L, DQ) and v (B, L, DV); returns (B, L, DV)."""
     if _kernel_applies(q, v):
         return torch.ops.faceswap_gan.attention(q, k, v)[0]
+    if q.device.type == "cpu" and q.shape[1] < MIN_POSITIONS:
+        # a few hundred positions: the (L x L) matrix is small, and two matmuls at the real widths take
+        # half the time of the fused kernel on padded queries (16x16 and 8x8 layers, forward + backward)
+        return torch.softmax(q @ k.transpose(1, 2), dim=-1) @ v
     pad = (0, v.shape[-1] - q.shape[-1])  # fused kernels need one width: zeros leave q k^T unchanged
     q, k = F.pad(q, pad), F.pad(k, pad)
     return F.scaled_dot_product_attention(q[:, None], k[:, None], v.contiguous()[:, None], scale=1.0)[:, 0]
