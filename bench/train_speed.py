@@ -84,9 +84,10 @@ def main() -> None:
         def step(i: int, parts=parts, opt_g=opt_g, opt_d=opt_d, phase=phase) -> None:
             _step(parts, opt_g, opt_d, batches[2 * i], batches[2 * i + 1], 0.3, phase)
 
-        # PyTorch's CPU flash-attention kernel has no FLOP formula registered; count the warm-up step on
-        # the math backend, where attention is plain bmm over the same (padded) shapes. Our own kernel
-        # (nets/attention.py, the 32x32 and 64x64 layers on CPU) registers its formula at the real widths.
+        # On CPU every attention is counted at its real widths: our kernel (32x32 and 64x64 layers)
+        # registers its formula and the smaller layers are plain matmuls (nets/attention.py). On GPU
+        # the fused kernels have no formula: count the warm-up step on the math backend, plain bmm
+        # over the same (padded) shapes.
         with FlopCounterMode(display=False) as counter, sdpa_kernel([SDPBackend.MATH]):
             step(0)
         flops = counter.get_total_flops()
