@@ -147,7 +147,7 @@ def test_shapes_the_kernel_does_not_take_are_computed_by_pytorch():
 def _openmp_runtimes(maps: Path) -> set[str]:
     """The OpenMP libraries (libgomp, libomp, libiomp5) mapped into this process."""
     paths = {fields[-1] for fields in map(str.split, maps.read_text().splitlines()) if len(fields) >= 6}
-    return {path for path in paths if "omp" in Path(path).name}
+    return {path for path in paths if Path(path).name.startswith(("libgomp", "libomp", "libiomp"))}
 
 
 def test_the_kernel_runs_on_pytorchs_own_openmp_threads():
