@@ -101,14 +101,25 @@ def finish(
 def composite(frame: np.ndarray, faces: list[SwappedFace], enhance: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Blend swapped faces into a copy of ``frame``: alpha * colour + (1 - alpha) * frame, then the
     original's contrast ``enhance`` of what changed. Returns the result and the combined alpha map."""
-    out = frame.astype(np.float32)
+    out = frame.copy()
     alpha_map = np.zeros(frame.shape[:2], np.float32)
+    if not faces:
+        return out, alpha_map
+    # Only the box around the faces can change, so only it goes through float: the same arithmetic as
+    # over the whole frame (elsewhere (1 + e) f - e f rounds back to f), at a tenth of the cost at 720p.
+    top, left = min(face.y0 for face in faces), min(face.x0 for face in faces)
+    bottom = max(face.y0 + face.alpha.shape[0] for face in faces)
+    right = max(face.x0 + face.alpha.shape[1] for face in faces)
+    box = (slice(top, bottom), slice(left, right))
+    patch = frame[box].astype(np.float32)
     for face in faces:
         h, w = face.alpha.shape
-        region = (slice(face.y0, face.y0 + h), slice(face.x0, face.x0 + w))
+        region = (slice(face.y0 - top, face.y0 - top + h), slice(face.x0 - left, face.x0 - left + w))
         a = face.alpha[..., None]
-        out[region] = a * face.colour + (1 - a) * out[region]
-        alpha_map[region] = np.maximum(alpha_map[region], face.alpha)
+        patch[region] = a * face.colour + (1 - a) * patch[region]
+        in_frame = (slice(face.y0, face.y0 + h), slice(face.x0, face.x0 + w))
+        alpha_map[in_frame] = np.maximum(alpha_map[in_frame], face.alpha)
     if enhance:
-        out = (1 + enhance) * out - enhance * frame
-    return np.clip(out, 0, 255).round().astype(np.uint8), alpha_map
+        patch = (1 + enhance) * patch - enhance * frame[box]
+    out[box] = np.clip(patch, 0, 255).round().astype(np.uint8)
+    return out, alpha_map

@@ -12,6 +12,7 @@ from faceswap_gan.detector import MTCNNDetector
 from faceswap_gan.landmarks import landmarks_68
 from faceswap_gan.masks import ALIGNED_FACE_BOX, part_mask
 from faceswap_gan.media import iter_frames, probe_video, read_image
+from faceswap_gan.swapper import SwappedFace, composite
 from faceswap_gan.tracking import FaceTracker, KalmanPoints, MovingAverage
 from tests.conftest import CLIPS, PHOTOS
 from tests.test_cli_extract import run_cli
@@ -69,6 +70,30 @@ def test_layouts_have_the_right_shapes():
     assert layout(frame, result, alpha, ImageOutputType.COMBINED).shape == (6, 16, 3)
     triple = layout(frame, result, None, ImageOutputType.TRIPLE)
     assert triple.shape == (6, 24, 3) and triple[:, 16:].max() == 0
+
+
+@pytest.mark.parametrize("enhance", [0.0, 0.3, 1.0])
+def test_composite_equals_the_whole_frame_blend(enhance):
+    # The whole-frame formula in float, two overlapping faces blended in order, then the contrast boost:
+    # composite works on the faces' box only and must give the same bytes.
+    frame = read_image(PHOTOS / "obama-720p.jpg")
+    rng = np.random.default_rng(0)
+    faces = [
+        SwappedFace(
+            x0, y0, rng.uniform(0, 255, (h, w, 3)).astype(np.float32), rng.uniform(0, 1, (h, w)).astype(np.float32)
+        )
+        for x0, y0, h, w in [(300, 100, 180, 160), (400, 200, 150, 220)]
+    ]
+    expected, alpha_expected = frame.astype(np.float32), np.zeros(frame.shape[:2], np.float32)
+    for f in faces:
+        region = (slice(f.y0, f.y0 + f.alpha.shape[0]), slice(f.x0, f.x0 + f.alpha.shape[1]))
+        expected[region] = f.alpha[..., None] * f.colour + (1 - f.alpha[..., None]) * expected[region]
+        alpha_expected[region] = np.maximum(alpha_expected[region], f.alpha)
+    expected = np.clip((1 + enhance) * expected - enhance * frame, 0, 255).round().astype(np.uint8)
+    result, alpha = composite(frame, faces, enhance)
+    np.testing.assert_array_equal(result, expected)
+    np.testing.assert_array_equal(alpha, alpha_expected)
+    assert composite(frame, [], enhance)[0] is not frame and np.array_equal(composite(frame, [], enhance)[0], frame)
 
 
 def test_part_masks_cover_their_parts_and_nothing_else(detector):
