@@ -29,8 +29,11 @@ class VideoInfo:
     fps: float
     frame_count: int  # from the container; an estimate (duration x fps) when the container lacks it
     duration: float  # seconds
-    has_audio: bool
-    audio_rate: int | None = None  # samples per second of the first audio stream
+    audio_rate: int | None  # samples per second of the first audio stream; None without sound
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio_rate is not None
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
             duration = 0.0
         frames = stream.frames or round(duration * fps)
         ctx = stream.codec_context
-        audio = container.streams.audio[0].rate if container.streams.audio else None
-        return VideoInfo(path, ctx.width, ctx.height, fps, frames, duration, audio is not None, audio)
+        audio_rate = container.streams.audio[0].rate if container.streams.audio else None
+        return VideoInfo(path, ctx.width, ctx.height, fps, frames, duration, audio_rate)
 
 
 def iter_frames(path: str | os.PathLike, every: int = 1) -> Iterator[Frame]:
