@@ -45,6 +45,14 @@ def _assert_close_relative(actual: torch.Tensor, expected: torch.Tensor, tol: fl
     assert error < tol, f"relative error {error:.2e}"
 
 
+def _assert_matches_float64(q, k, v, grad, tol: float) -> None:
+    """Our output and the gradients of q, k and v within ``tol`` (relative) of float64 autograd."""
+    out, grads = _ours(q, k, v, grad)
+    ref_out, ref_grads = _reference(q, k, v, grad)
+    for actual, expected in zip((out, *grads), (ref_out, *ref_grads), strict=True):
+        _assert_close_relative(actual, expected, tol)
+
+
 def test_the_kernel_builds_here():
     assert kernel_available()
 
@@ -53,13 +61,7 @@ def test_the_kernel_builds_here():
 def test_forward_and_gradients_equal_float64_softmax_attention(dq, dv, scale):
     # scale 6: logits in the hundreds, where an unstabilised exp would overflow. PyTorch's own float32
     # path is 1.1e-5 from float64 there, 1.3e-6 at scale 1; ours 1.1e-5 and 2.6e-6.
-    q, k, v, grad = _inputs(2, 1024, dq, dv, scale)
-    out, grads = _ours(q, k, v, grad)
-    ref_out, ref_grads = _reference(q, k, v, grad)
-    tol = 3e-5 if scale > 1 else 5e-6
-    _assert_close_relative(out, ref_out, tol)
-    for actual, expected in zip(grads, ref_grads, strict=True):
-        _assert_close_relative(actual, expected, tol)
+    _assert_matches_float64(*_inputs(2, 1024, dq, dv, scale), tol=3e-5 if scale > 1 else 5e-6)
 
 
 def test_kernel_and_pytorch_paths_agree(monkeypatch):
@@ -170,12 +172,7 @@ def test_without_openmp_python_threads_split_the_work(monkeypatch, tmp_path):
     attention_module._library.cache_clear()
     try:
         assert not attention_module._has_openmp(attention_module._library(8, 64))
-        q, k, v, grad = _inputs(3, 1024, 8, 64)  # 3 images on 2 threads: unequal ranges
-        out, grads = _ours(q, k, v, grad)
-        ref_out, ref_grads = _reference(q, k, v, grad)
-        _assert_close_relative(out, ref_out, 5e-6)
-        for actual, expected in zip(grads, ref_grads, strict=True):
-            _assert_close_relative(actual, expected, 5e-6)
+        _assert_matches_float64(*_inputs(3, 1024, 8, 64), tol=5e-6)  # 3 images on 2 threads: unequal ranges
     finally:
         attention_module._library.cache_clear()
 
@@ -186,13 +183,9 @@ def test_the_portable_kernel_without_avx512_is_as_exact(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     attention_module._library.cache_clear()
     try:
-        for dq, dv, scale in [(4, 32, 6.0), (8, 64, 1.0)]:
-            q, k, v, grad = _inputs(2, 1024, dq, dv, scale)
-            out, grads = _ours(q, k, v, grad)
-            ref_out, ref_grads = _reference(q, k, v, grad)
-            tol = 3e-5 if scale > 1 else 5e-6
-            for actual, expected in zip((out, *grads), (ref_out, *ref_grads), strict=True):
-                _assert_close_relative(actual, expected, tol)
+        _assert_matches_float64(*_inputs(2, 1024, 4, 32, 6.0), tol=3e-5)
+        q, k, v, grad = _inputs(2, 1024, 8, 64)
+        _assert_matches_float64(q, k, v, grad, tol=5e-6)
         q[0, 5, 1] = float("nan")
         assert torch.isnan(attention(q, k, v)[0, 5]).all()
         assert {path.name.split("-")[1] for path in (tmp_path / "faceswap-gan" / "kernels").iterdir()} == {"4", "8"}
