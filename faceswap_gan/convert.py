@@ -1,9 +1,10 @@
 """Stage 3: swap the faces of a video (or an image) with a trained model (spec §5).
 
 Per frame: detect -> track and smooth each face -> align -> model -> colour correction -> feathered
-alpha blending -> enhance -> layout. Frames are processed in small batches (one detector and one model
-call per batch) and streamed: memory does not grow with the video, the sound is carried over, and the
-output file appears only once complete.
+alpha blending -> enhance -> layout. Frames are processed in small batches (one model call per batch)
+and streamed, with decoding and encoding, finding faces, and swapping them running side by side:
+memory does not grow with the video, the sound is carried over, and the output file appears only
+once complete.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +27,12 @@ from faceswap_gan.landmarks import SAME_PERSON_DISTANCE, face_descriptor, refere
 from faceswap_gan.media import Frame, probe_video, read_image, write_image
 from faceswap_gan.model import FaceSwapModel
 from faceswap_gan.runtime import setup_runtime
-from faceswap_gan.swapper import composite, finish, prepare
+from faceswap_gan.stages import ordered_map, split_cores
+from faceswap_gan.swapper import PreparedFace, composite, finish, prepare
 from faceswap_gan.tracking import FaceTracker
 from faceswap_gan.video_io import VideoWriter, iter_av
 
+RENDER_WORKERS = 4  # threads that swap batches side by side, at most: on two cores two (measured: one was slower)
 MASK_BACKDROP = 0.15  # the mask map shows the frame faintly behind the masks, as the original
 
 
@@ -39,12 +43,32 @@ class ConvertSummary:
     faces_swapped: int = 0
     seconds: float = 0.0
 
+    def count(self, faces_per_frame: list[int]) -> None:
+        self.frames += len(faces_per_frame)
+        self.frames_swapped += sum(n > 0 for n in faces_per_frame)
+        self.faces_swapped += sum(faces_per_frame)
+
     def describe(self) -> str:
         rate = self.frames / self.seconds if self.seconds else 0.0
         return (
             f"{self.frames} frames, {self.frames_swapped} with a face swapped ({self.faces_swapped} faces), "
             f"{self.seconds:.1f} s ({rate:.1f} frames/s)"
         )
+
+
+@dataclass
+class _Located:
+    frames: list[Frame]
+    prepared: list[PreparedFace]  # the faces to swap, in frame order
+    owners: list[int]  # the index in ``frames`` of each prepared face
+    audio: list  # audio frames that arrived with these frames
+
+
+@dataclass
+class _Rendered:
+    images: list[np.ndarray]  # the output images, one per frame
+    faces: list[int]  # faces swapped in each frame
+    audio: list  # as in _Located
 
 
 class _Pipeline:
@@ -74,6 +98,13 @@ class _Pipeline:
 
     def run(self, frames: list[Frame], summary: ConvertSummary) -> list[np.ndarray]:
         """The output images (per the layout) of consecutive frames."""
+        rendered = self.render(self.locate(frames))
+        summary.count(rendered.faces)
+        return rendered.images
+
+    def locate(self, frames: list[Frame], audio: list | None = None) -> _Located:
+        """Detect, track and align the faces of consecutive frames (in video order: tracking has state).
+        ``audio``: the audio frames that arrived with them, passed on to the encoder."""
         prepared, owners = [], []
         for i, (frame, found) in enumerate(
             zip(frames, self.video_detector.detect([f.image for f in frames]), strict=True)
@@ -85,19 +116,21 @@ class _Pipeline:
                 if ready is not None:
                     prepared.append(ready)
                     owners.append(i)
+        return _Located(frames, prepared, owners, audio or [])
+
+    def render(self, located: _Located) -> _Rendered:
+        """Swap the located faces and lay the results out (batches are independent here)."""
+        frames, prepared, owners = located.frames, located.prepared, located.owners
         swapped: list[list] = [[] for _ in frames]
         if prepared:
             alphas, colours = self.model.swap(np.stack([p.model_input for p in prepared]), self.config.direction.value)
             for p, owner, alpha, colour in zip(prepared, owners, alphas, colours, strict=True):
                 swapped[owner].append(finish(p, alpha, colour, self.config, frames[owner].image.shape))
-        outputs = []
+        images = []
         for frame, faces in zip(frames, swapped, strict=True):
-            summary.frames += 1
-            summary.frames_swapped += bool(faces)
-            summary.faces_swapped += len(faces)
             result, alpha = composite(frame.image, faces, self.config.enhance) if faces else (frame.image, None)
-            outputs.append(layout(frame.image, result, alpha, self.config.output_type))
-        return outputs
+            images.append(layout(frame.image, result, alpha, self.config.output_type))
+        return _Rendered(images, [len(faces) for faces in swapped], located.audio)
 
     def _is_reference(self, track, image: np.ndarray, face) -> bool:
         """Whether a track is the reference person: decided once, on the track's first frame."""
@@ -143,25 +176,34 @@ def convert_video(
     width, height = panels * info.width, info.height
     audio_rate = info.audio_rate
     expected = round(((end if end is not None else info.duration) - start) * info.fps)
-    # 2. Stream: decode, swap in batches, encode; audio frames go straight to the encoder.
-    bar = tqdm(total=max(expected, 0), desc="convert", unit="frame", disable=not progress)
-    with VideoWriter(out_path, info.fps, width + width % 2, height + height % 2, crf, audio_rate) as writer:
-        pending: list[Frame] = []
 
-        def flush() -> None:
-            for image in pipeline.run(pending, summary):
-                writer.write(_even(image))
-            bar.update(len(pending))
-            pending.clear()
-
+    # 2. Stream, in three stages side by side (stages.py): this thread decodes and encodes, one worker
+    #    finds and tracks faces (in order: tracking has state), the others swap. Audio frames travel with
+    #    the video frames they arrived with, so that the encoder receives both in order.
+    def batches() -> Iterator[tuple[list[Frame], list]]:
+        frames, audio = [], []
         for item in iter_av(source, start, end):
             if isinstance(item, Frame):
-                pending.append(item)
-                if len(pending) == batch_size:
-                    flush()
+                frames.append(item)
+                if len(frames) == batch_size:
+                    yield frames, audio
+                    frames, audio = [], []
             elif audio_rate:
+                audio.append(item)
+        if frames or audio:
+            yield frames, audio
+
+    workers, threads = split_cores(RENDER_WORKERS)
+    located = ordered_map(batches(), lambda batch: pipeline.locate(*batch))
+    bar = tqdm(total=max(expected, 0), desc="convert", unit="frame", disable=not progress)
+    with VideoWriter(out_path, info.fps, width + width % 2, height + height % 2, crf, audio_rate) as writer:
+        for rendered in ordered_map(located, pipeline.render, workers, threads):
+            for item in rendered.audio:
                 writer.write_audio(item)
-        flush()
+            for image in rendered.images:
+                writer.write(_even(image))
+            summary.count(rendered.faces)
+            bar.update(len(rendered.images))
     bar.close()
     summary.seconds = time.perf_counter() - began
     return summary

@@ -6,7 +6,7 @@ import pytest
 
 from faceswap_gan.alignment import align_face
 from faceswap_gan.color import adain, adain_xyz, hist_match
-from faceswap_gan.convert import layout
+from faceswap_gan.convert import ConvertSummary, _Pipeline, convert_video, layout
 from faceswap_gan.converter import ConverterConfig, ImageOutputType, SegmentationType
 from faceswap_gan.detector import MTCNNDetector
 from faceswap_gan.landmarks import landmarks_68
@@ -157,6 +157,21 @@ def test_convert_keeps_frames_rate_size_and_sound(model_dir, tmp_path, capsys, o
     info = probe_video(out)
     assert (info.frame_count, info.fps, info.width, info.height) == (30, 30.0, width, 480)
     assert _audio_seconds(out) == pytest.approx(1.0, abs=0.05)
+
+
+def test_stages_side_by_side_give_each_frame_its_own_result_in_order(model_dir, tmp_path):
+    """The threaded conversion against the same work done one batch after another in this thread."""
+    config = ConverterConfig(output_type="combined")
+    out = tmp_path / "out.mp4"
+    convert_video(CLIPS / "d18.mp4", model_dir, out, config, end=1.0, crf=0, progress=False, batch_size=2)
+    frames = [f for f in iter_frames(CLIPS / "d18.mp4") if f.time < 1.0 - 1e-6]
+    pipeline = _Pipeline(model_dir, config, None)
+    expected = [image for i in range(0, len(frames), 2) for image in pipeline.run(frames[i : i + 2], ConvertSummary())]
+    outputs = [f.image.astype(np.int16) for f in iter_frames(out)]
+    assert len(outputs) == len(expected) == 30
+    for k, output in enumerate(outputs):  # each output frame is nearest to its own expected frame
+        distances = [np.abs(output - e).mean() for e in expected]
+        assert int(np.argmin(distances)) == k and distances[k] < 2.0, (k, distances[k])
 
 
 def test_convert_portrait_video_without_sound_changes_only_the_face(model_dir, tmp_path, capsys):
