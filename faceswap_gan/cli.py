@@ -494,10 +494,9 @@ def main() -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo(
-            "interrupted: finished work was kept, partial files discarded; run the same command to resume training",
-            err=True,
-        )
+        command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
+        hint = "; run the same command to resume training" if command == "train" else ""
+        click.echo(f"interrupted: finished work was kept, partial files discarded{hint}", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()

@@ -191,6 +191,26 @@ def test_convert_portrait_video_without_sound_changes_only_the_face(model_dir, t
     assert np.abs(result - source)[y0:y1, x0:x1].mean() > 4.0  # the face itself was replaced
 
 
+def test_ctrl_c_during_conversion_keeps_the_previous_output(model_dir, tmp_path, capsys, monkeypatch):
+    """Ctrl-C lands in a swapping worker here (the worst place): the command still stops at once with
+    code 130, the previous output stays, and no partial file is left behind."""
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"previous result")
+    render, calls = _Pipeline.render, []
+
+    def interrupted_render(self, located):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return render(self, located)
+
+    monkeypatch.setattr(_Pipeline, "render", interrupted_render)
+    code, _, err = run_cli(capsys, "convert", CLIPS / "d18.mp4", "--model", model_dir, "--out", out, "--quiet")
+    assert code == 130 and "interrupted" in err and "resume training" not in err, err
+    assert len(calls) < 8  # stopped near the third batch, not at the end of the video
+    assert out.read_bytes() == b"previous result" and [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
+
+
 def test_an_image_converts_to_an_image(model_dir, tmp_path, capsys):
     args = ["--out", tmp_path / "b.png", "--output-type", "triple", "--segmentation", "eyes_and_mouth"]
     code, stdout, _ = run_cli(capsys, "convert", PHOTOS / "biden.jpg", "--model", model_dir, *args)
