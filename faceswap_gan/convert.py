@@ -119,7 +119,7 @@ class _Pipeline:
         return _Located(frames, prepared, owners, audio or [])
 
     def render(self, located: _Located) -> _Rendered:
-        """Swap the located faces and lay the results out (batches are independent here)."""
+        """Swap the located faces and lay the results out. Keeps no state: batches may run at once."""
         frames, prepared, owners = located.frames, located.prepared, located.owners
         swapped: list[list] = [[] for _ in frames]
         if prepared:
