@@ -93,7 +93,8 @@ def test_composite_equals_the_whole_frame_blend(enhance):
     result, alpha = composite(frame, faces, enhance)
     np.testing.assert_array_equal(result, expected)
     np.testing.assert_array_equal(alpha, alpha_expected)
-    assert composite(frame, [], enhance)[0] is not frame and np.array_equal(composite(frame, [], enhance)[0], frame)
+    unchanged = composite(frame, [], enhance)[0]
+    assert unchanged is not frame and np.array_equal(unchanged, frame)
 
 
 def test_part_masks_cover_their_parts_and_nothing_else(detector):

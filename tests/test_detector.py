@@ -4,11 +4,14 @@ import cv2
 import dlib
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 
 from faceswap_gan.config import ExtractConfig
 from faceswap_gan.detector import DetectorSettings, MTCNNDetector, VideoDetector, downscale_factor
 from faceswap_gan.landmarks import model_path
 from faceswap_gan.media import iter_frames, probe_video, read_image
+from faceswap_gan.mtcnn_nets import _max_pool_same
 from tests.conftest import CLIPS, DATA, PHOTOS
 
 
@@ -141,11 +144,6 @@ def test_full_detection_every_frame_is_plain_detection(detector):
 @pytest.mark.parametrize("shape", [(2, 10, 36, 28), (1, 3, 37, 29), (1, 1, 1, 1), (1, 2, 5, 2)])
 def test_pnet_pooling_equals_max_pool2d_with_ceil_mode(shape):
     """The pairwise-maximum 2x2 pooling gives max_pool2d's exact values, a lone last row/column included."""
-    import torch
-    import torch.nn.functional as F
-
-    from faceswap_gan.mtcnn_nets import _max_pool_same
-
     x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     x.view(-1)[::7] = float("-inf")
     assert torch.equal(_max_pool_same(x, 2, 2), F.max_pool2d(x, 2, 2, ceil_mode=True))
