@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from tqdm import tqdm
@@ -31,6 +32,9 @@ from faceswap_gan.stages import ordered_map, split_cores
 from faceswap_gan.swapper import PreparedFace, composite, finish, prepare
 from faceswap_gan.tracking import FaceTracker
 from faceswap_gan.video_io import VideoWriter, iter_av
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 RENDER_WORKERS = 4  # threads that swap batches side by side, at most: on two cores two (measured: one was slower)
 MASK_BACKDROP = 0.15  # the mask map shows the frame faintly behind the masks, as the original
@@ -61,14 +65,12 @@ class _Located:
     frames: list[Frame]
     prepared: list[PreparedFace]  # the faces to swap, in frame order
     owners: list[int]  # the index in ``frames`` of each prepared face
-    audio: list  # audio frames that arrived with these frames
 
 
 @dataclass
 class _Rendered:
     images: list[np.ndarray]  # the output images, one per frame
     faces: list[int]  # faces swapped in each frame
-    audio: list  # as in _Located
 
 
 class _Pipeline:
@@ -102,9 +104,8 @@ class _Pipeline:
         summary.count(rendered.faces)
         return rendered.images
 
-    def locate(self, frames: list[Frame], audio: list | None = None) -> _Located:
-        """Detect, track and align the faces of consecutive frames (in video order: tracking has state).
-        ``audio``: the audio frames that arrived with them, passed on to the encoder."""
+    def locate(self, frames: list[Frame]) -> _Located:
+        """Detect, track and align the faces of consecutive frames (in video order: tracking has state)."""
         prepared, owners = [], []
         for i, (frame, found) in enumerate(
             zip(frames, self.video_detector.detect([f.image for f in frames]), strict=True)
@@ -116,7 +117,7 @@ class _Pipeline:
                 if ready is not None:
                     prepared.append(ready)
                     owners.append(i)
-        return _Located(frames, prepared, owners, audio or [])
+        return _Located(frames, prepared, owners)
 
     def render(self, located: _Located) -> _Rendered:
         """Swap the located faces and lay the results out. Keeps no state: batches may run at once."""
@@ -130,7 +131,7 @@ class _Pipeline:
         for frame, faces in zip(frames, swapped, strict=True):
             result, alpha = composite(frame.image, faces, self.config.enhance) if faces else (frame.image, None)
             images.append(layout(frame.image, result, alpha, self.config.output_type))
-        return _Rendered(images, [len(faces) for faces in swapped], located.audio)
+        return _Rendered(images, [len(faces) for faces in swapped])
 
     def _is_reference(self, track, image: np.ndarray, face) -> bool:
         """Whether a track is the reference person: decided once, on the track's first frame."""
@@ -194,11 +195,11 @@ def convert_video(
             yield frames, audio
 
     workers, threads = split_cores(RENDER_WORKERS)
-    located = ordered_map(batches(), lambda batch: pipeline.locate(*batch))
+    located = ordered_map(batches(), _carrying(pipeline.locate))
     bar = tqdm(total=max(expected, 0), desc="convert", unit="frame", disable=not progress)
     with VideoWriter(out_path, info.fps, width + width % 2, height + height % 2, crf, audio_rate) as writer:
-        for rendered in ordered_map(located, pipeline.render, workers, threads):
-            for item in rendered.audio:
+        for rendered, audio in ordered_map(located, _carrying(pipeline.render), workers, threads):
+            for item in audio:
                 writer.write_audio(item)
             for image in rendered.images:
                 writer.write(_even(image))
@@ -226,6 +227,11 @@ def convert_image(
         write_image(tmp, result)
     summary.seconds = time.perf_counter() - began
     return summary
+
+
+def _carrying(fn: Callable[[T], U]) -> Callable[[tuple[T, list]], tuple[U, list]]:
+    """``fn`` on the first of a pair, the second (a batch's audio frames) carried along unchanged."""
+    return lambda pair: (fn(pair[0]), pair[1])
 
 
 def _even(image: np.ndarray) -> np.ndarray:
