@@ -48,8 +48,8 @@ def _run(model: Path, source: Path, out: Path, end: float | None, args: argparse
 
 def _long_clip(path: Path, repeats: int) -> None:
     """s18 repeated ``repeats`` times, sound included, into ``path``."""
-    from faceswap_gan.media import Frame, probe_video
-    from faceswap_gan.video_io import VideoWriter, iter_av
+    from faceswap_gan.io.media import Frame, probe_video
+    from faceswap_gan.io.video import VideoWriter, iter_av
 
     info = probe_video(CLIP)
     with VideoWriter(path, info.fps, info.width, info.height, 20, info.audio_rate) as writer:
@@ -70,9 +70,9 @@ def main() -> None:
     if args.child:
         return _child(args)
 
-    from faceswap_gan.checkpoint import save_checkpoint
     from faceswap_gan.config import ModelConfig
-    from faceswap_gan.model import FaceSwapModel
+    from faceswap_gan.io.checkpoint import save_checkpoint
+    from faceswap_gan.nets.model import FaceSwapModel
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

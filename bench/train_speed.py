@@ -22,14 +22,14 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from faceswap_gan.config import ExtractConfig, LossWeights, ModelConfig, TrainConfig
-from faceswap_gan.data import FaceSet
 from faceswap_gan.extract import prepare_dataset
-from faceswap_gan.model import FaceSwapModel
 from faceswap_gan.nets.attention import kernel_available
+from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.runtime import setup_runtime
-from faceswap_gan.schedule import LossPhase
 from faceswap_gan.train import _optimisers, _Parts, _samples, _step
+from faceswap_gan.training.data import FaceSet
+from faceswap_gan.training.schedule import LossPhase
 
 CLIPS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips"
 

@@ -189,7 +189,7 @@ Examples:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the camera's motion.")
 def sample(name: str, path: Path, seconds: float, seed: int) -> None:
     """Render a built-in sample clip: a moving camera over a photo shipped with scikit-image or matplotlib."""
-    from faceswap_gan.samples import make_sample_clip
+    from faceswap_gan.sample_clips import make_sample_clip
 
     click.echo(f"sample clip in {make_sample_clip(name, path, seconds=seconds, seed=seed)}")
 
@@ -272,8 +272,8 @@ previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every ite
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, quiet: bool, **options) -> None:
     """Train the face-swap model on the faces of two people (resumable)."""
-    from faceswap_gan.run_folder import resolve_configs
     from faceswap_gan.train import train_model
+    from faceswap_gan.training.run_folder import resolve_configs
 
     model, config, weights = resolve_configs(
         run_dir, config_file, resolution=int(resolution) if resolution else None, **options
@@ -390,7 +390,7 @@ def convert(
     """Swap the faces of SOURCE (a video or an image) with a trained model."""
     from faceswap_gan.convert import convert_image, convert_video
     from faceswap_gan.converter import ConverterConfig
-    from faceswap_gan.media import IMAGE_EXTENSIONS
+    from faceswap_gan.io.media import IMAGE_EXTENSIONS
 
     try:
         config = ConverterConfig(
@@ -479,7 +479,7 @@ seams; method 2 (`convert --segmentation`) replaces parts at conversion time ins
 @click.option("--overwrite", is_flag=True, help="Replace earlier part-swapped faces.")
 def augment_parts_command(data_dir: Path, parts: str, neighbours: int, out_dir, overwrite: bool) -> None:
     """Make part-swapped A faces (eyes/nose/mouth of look-alike B faces) as extra training data."""
-    from faceswap_gan.part_augment import augment_parts
+    from faceswap_gan.training.part_augment import augment_parts
 
     summary = augment_parts(
         data_dir, tuple(p.strip() for p in parts.split(",") if p.strip()), neighbours, out_dir, overwrite

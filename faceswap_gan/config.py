@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 import yaml
 
-from faceswap_gan.atomic import atomic_write
 from faceswap_gan.errors import UserError
+from faceswap_gan.io.atomic import atomic_write
 
 T = TypeVar("T")
 

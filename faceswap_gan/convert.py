@@ -20,18 +20,18 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
-from faceswap_gan.atomic import atomic_write
+from faceswap_gan.compositing.swapper import PreparedFace, composite, finish, prepare
+from faceswap_gan.compositing.thread_map import ordered_map, split_cores
 from faceswap_gan.converter import ConverterConfig, ImageOutputType
-from faceswap_gan.detector import DetectorSettings, MTCNNDetector, VideoDetector
 from faceswap_gan.errors import UserError
-from faceswap_gan.landmarks import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
-from faceswap_gan.media import Frame, probe_video, read_image, write_image
-from faceswap_gan.model import FaceSwapModel
+from faceswap_gan.faces.detector import DetectorSettings, MTCNNDetector, VideoDetector
+from faceswap_gan.faces.dlib_models import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
+from faceswap_gan.faces.tracking import FaceTracker
+from faceswap_gan.io.atomic import atomic_write
+from faceswap_gan.io.media import Frame, probe_video, read_image, write_image
+from faceswap_gan.io.video import VideoWriter, iter_av
+from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.runtime import setup_runtime
-from faceswap_gan.stages import ordered_map, split_cores
-from faceswap_gan.swapper import PreparedFace, composite, finish, prepare
-from faceswap_gan.tracking import FaceTracker
-from faceswap_gan.video_io import VideoWriter, iter_av
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -178,7 +178,7 @@ def convert_video(
     audio_rate = info.audio_rate
     expected = round(((end if end is not None else info.duration) - start) * info.fps)
 
-    # 2. Stream, in three stages side by side (stages.py): this thread decodes and encodes, one worker
+    # 2. Stream, in three stages side by side (compositing/thread_map.py): this thread decodes and encodes, one worker
     #    finds and tracks faces (in order: tracking has state), the others swap. Audio frames travel with
     #    the video frames they arrived with, so that the encoder receives both in order.
     def batches() -> Iterator[tuple[list[Frame], list]]:

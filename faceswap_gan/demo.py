@@ -16,7 +16,7 @@ from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig
 from faceswap_gan.convert import convert_video
 from faceswap_gan.converter import ConverterConfig
 from faceswap_gan.extract import prepare_dataset
-from faceswap_gan.samples import make_sample_clip
+from faceswap_gan.sample_clips import make_sample_clip
 from faceswap_gan.train import train_model
 
 BUILT_IN_ITERATIONS = 120  # about 2 minutes on a 2-core CPU: enough to see the pipeline, not a good swap

@@ -20,15 +20,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from faceswap_gan.alignment import TEMPLATE, align_face
-from faceswap_gan.alignments_file import write_alignments
-from faceswap_gan.atomic import publish_folder
 from faceswap_gan.config import ExtractConfig, save_config
-from faceswap_gan.detector import Detection, DetectorSettings, MTCNNDetector
 from faceswap_gan.errors import StreamBroken, UserError
-from faceswap_gan.landmarks import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
-from faceswap_gan.masks import eye_mask, eye_mask_rectangles
-from faceswap_gan.media import (
+from faceswap_gan.faces.alignment import TEMPLATE, align_face
+from faceswap_gan.faces.detector import Detection, DetectorSettings, MTCNNDetector
+from faceswap_gan.faces.dlib_models import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
+from faceswap_gan.faces.masks import eye_mask, eye_mask_rectangles
+from faceswap_gan.io.alignments_file import write_alignments
+from faceswap_gan.io.atomic import publish_folder
+from faceswap_gan.io.media import (
     Frame,
     count_source,
     is_video,

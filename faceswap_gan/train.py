@@ -21,18 +21,18 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from faceswap_gan.checkpoint import load_checkpoint, save_checkpoint
 from faceswap_gan.config import LossWeights, ModelConfig, TrainConfig
-from faceswap_gan.data import FaceSamples, FaceSet, make_loader, preview_faces
 from faceswap_gan.errors import UserError
-from faceswap_gan.model import FaceSwapModel
+from faceswap_gan.io.checkpoint import load_checkpoint, save_checkpoint
 from faceswap_gan.nets.blocks import RegConv2d
+from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
-from faceswap_gan.objective import Side, cycle_loss, discriminator_loss, generator_loss
-from faceswap_gan.previews import report
-from faceswap_gan.run_folder import resume_state, write_run_config
 from faceswap_gan.runtime import Runtime, deferred_interrupt, setup_runtime, teardown_runtime
-from faceswap_gan.schedule import LossPhase, loss_schedule, phase_at, switches_at
+from faceswap_gan.training.data import FaceSamples, FaceSet, make_loader, preview_faces
+from faceswap_gan.training.objective import Side, cycle_loss, discriminator_loss, generator_loss
+from faceswap_gan.training.reporting import report
+from faceswap_gan.training.run_folder import resume_state, write_run_config
+from faceswap_gan.training.schedule import LossPhase, loss_schedule, phase_at, switches_at
 
 L2_DECAY = 2e-4  # Adam's coupled weight decay 2e-4 is the gradient of the original's L2 penalty 1e-4 * sum(w^2)
 MAX_BAD_STEPS = 3  # non-finite losses in a row before the last checkpoint is restored

@@ -19,7 +19,7 @@ assert CLIPS.is_dir(), f"sample media not found at {DATA} (the tests read ../sha
 
 @pytest.fixture(scope="session")
 def detector():
-    from faceswap_gan.detector import MTCNNDetector
+    from faceswap_gan.faces.detector import MTCNNDetector
 
     return MTCNNDetector()
 
@@ -34,7 +34,7 @@ def astronaut() -> np.ndarray:
 @pytest.fixture(scope="session")
 def blank_video(tmp_path_factory) -> Path:
     """A real H.264 clip of 12 flat grey frames: a video without faces."""
-    from faceswap_gan.video_io import VideoWriter
+    from faceswap_gan.io.video import VideoWriter
 
     path = tmp_path_factory.mktemp("media") / "blank.mp4"
     with VideoWriter(path, 25, 160, 128) as writer:

@@ -4,18 +4,18 @@ import av
 import numpy as np
 import pytest
 
-from faceswap_gan.alignment import align_face
-from faceswap_gan.color import adain, adain_xyz, hist_match
+from faceswap_gan.compositing.color import adain, adain_xyz, hist_match
+from faceswap_gan.compositing.swapper import SwappedFace, composite
 from faceswap_gan.convert import ConvertSummary, _Pipeline, convert_video, layout
 from faceswap_gan.converter import ConverterConfig, ImageOutputType, SegmentationType
-from faceswap_gan.detector import MTCNNDetector
-from faceswap_gan.landmarks import landmarks_68
-from faceswap_gan.masks import ALIGNED_FACE_BOX, part_mask
-from faceswap_gan.media import iter_frames, probe_video, read_image
-from faceswap_gan.swapper import SwappedFace, composite
-from faceswap_gan.tracking import FaceTracker, KalmanPoints, MovingAverage
+from faceswap_gan.faces.alignment import align_face
+from faceswap_gan.faces.detector import MTCNNDetector
+from faceswap_gan.faces.dlib_models import landmarks_68
+from faceswap_gan.faces.masks import ALIGNED_FACE_BOX, part_mask
+from faceswap_gan.faces.tracking import FaceTracker, KalmanPoints, MovingAverage
+from faceswap_gan.io.media import iter_frames, probe_video, read_image
 from tests.conftest import CLIPS, PHOTOS
-from tests.test_cli_extract import run_cli
+from tests.test_extract import run_cli
 
 
 def _noisy_track(seed: int = 0):

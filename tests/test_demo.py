@@ -1,5 +1,5 @@
-from faceswap_gan.media import probe_video, read_image
-from tests.test_cli_extract import run_cli
+from faceswap_gan.io.media import probe_video, read_image
+from tests.test_extract import run_cli
 
 
 def test_demo_runs_the_whole_pipeline_on_the_built_in_clips(tmp_path, capsys):

@@ -9,7 +9,7 @@ from nbclient import NotebookClient
 
 from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig
 from faceswap_gan.extract import prepare_dataset
-from faceswap_gan.media import probe_video
+from faceswap_gan.io.media import probe_video
 from faceswap_gan.train import train_model
 from tests.conftest import CLIPS, REPO
 

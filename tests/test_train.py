@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from faceswap_gan.checkpoint import load_checkpoint, save_checkpoint
 from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig
 from faceswap_gan.errors import UserError
 from faceswap_gan.extract import prepare_dataset
-from faceswap_gan.media import read_image
-from faceswap_gan.model import FaceSwapModel
+from faceswap_gan.io.checkpoint import load_checkpoint, save_checkpoint
+from faceswap_gan.io.media import read_image
+from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.train import train_model
 from tests.conftest import CLIPS, REPO
-from tests.test_cli_extract import run_cli
+from tests.test_extract import run_cli
 
 TINY = ModelConfig(64, "lite", "hybrid", True)
 

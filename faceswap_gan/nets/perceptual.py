@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from faceswap_gan.errors import UserError
-from faceswap_gan.landmarks import model_path
+from faceswap_gan.faces.dlib_models import model_path
 from faceswap_gan.nets.dlib_resnet import DlibResNet
 
 PERCEPTUAL = ("dlib", "vggface2", "none")

@@ -1,0 +1,45 @@
+"""Checkpoints: one versioned dict of plain data and tensors, written atomically (temporary file + rename)
+and read with ``torch.load(weights_only=True)``, which never executes code from the file.
+
+Layout (version 1): ``{"format": "faceswap-gan", "version": 1, "iteration": int, "model_config": dict,
+"train_config": dict, "generator": state_dict, "discriminators": state_dict, "opt_g": state_dict,
+"opt_d": state_dict}``. Nothing random needs saving: data and mixup draws derive from (seed, iteration).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from faceswap_gan.errors import UserError
+from faceswap_gan.io.atomic import atomic_write
+
+FORMAT, VERSION = "faceswap-gan", 1
+
+
+def save_checkpoint(path: str | os.PathLike, **content: Any) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as tmp:
+        torch.save({"format": FORMAT, "version": VERSION, **content}, tmp)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint of ours; anything else is a UserError naming the file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoints" / "latest.pt"
+    if not path.is_file():
+        raise UserError(f"{path}: no such checkpoint; train a model with `faceswap-gan train` first")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types for foreign or damaged files
+        raise UserError(f"{path}: not a faceswap-gan checkpoint ({exc.__class__.__name__})") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UserError(f"{path}: not a faceswap-gan checkpoint")
+    if data.get("version") != VERSION:
+        raise UserError(f"{path}: checkpoint version {data.get('version')}, this faceswap-gan reads version {VERSION}")
+    return data

@@ -1,0 +1,100 @@
+"""The whole faceswap-GAN: a generator (shared encoder, decoders A and B) and the two discriminators,
+plus the small inference API: ``FaceSwapModel.from_checkpoint(path).swap(faces, "AtoB")``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+
+import numpy as np
+import torch
+from torch import nn
+
+from faceswap_gan.config import ModelConfig
+from faceswap_gan.errors import UserError
+from faceswap_gan.io.checkpoint import load_checkpoint
+from faceswap_gan.nets.autoencoder import Decoder, DecoderOutput, Encoder
+from faceswap_gan.nets.blocks import init_weights
+from faceswap_gan.nets.discriminator import Discriminator
+
+DIRECTIONS = ("AtoB", "BtoA")
+
+
+class Generator(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.encoder, self.decoder_a, self.decoder_b = Encoder(config), Decoder(config), Decoder(config)
+
+    def forward(self, x_a: torch.Tensor, x_b: torch.Tensor) -> tuple[DecoderOutput, DecoderOutput]:
+        """Reconstruct A with decoder A and B with decoder B; one encoder pass serves both halves."""
+        z_a, z_b = self.encoder(torch.cat([x_a, x_b])).split([len(x_a), len(x_b)])
+        return self.decoder_a(z_a), self.decoder_b(z_b)
+
+    def decode(self, x: torch.Tensor, side: str) -> DecoderOutput:
+        """``x`` through the encoder and the decoder of ``side`` ("a" or "b")."""
+        return (self.decoder_a if side == "a" else self.decoder_b)(self.encoder(x))
+
+    def swap_decoders(self) -> None:
+        """Exchange the two decoders' weights (the schedule's late-training swap)."""
+        state_a, state_b = self.decoder_a.state_dict(), self.decoder_b.state_dict()
+        state_a = {k: v.clone() for k, v in state_a.items()}
+        self.decoder_a.load_state_dict(state_b)
+        self.decoder_b.load_state_dict(state_a)
+
+
+class Discriminators(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.disc_a, self.disc_b = Discriminator(config), Discriminator(config)
+
+    def forward(self, image_a: torch.Tensor, cond_a: torch.Tensor, image_b: torch.Tensor, cond_b: torch.Tensor):
+        """Both discriminators in one call (one call per step keeps DistributedDataParallel simple)."""
+        return self.disc_a(image_a, cond_a), self.disc_b(image_b, cond_b)
+
+
+class FaceSwapModel(nn.Module):
+    def __init__(self, config: ModelConfig, seed: int | None = 0) -> None:
+        super().__init__()
+        self.config = config
+        self.generator, self.discriminators = Generator(config), Discriminators(config)
+        if seed is not None:
+            init_weights(self, torch.Generator().manual_seed(seed))
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> FaceSwapModel:
+        """The generator and discriminators of a checkpoint (or a run folder), in eval mode."""
+        data = load_checkpoint(path, device)
+        try:
+            model = cls(ModelConfig(**data["model_config"]), seed=None)
+            model.load_state(data)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise UserError(f"{path}: checkpoint does not match its own model config ({exc})") from exc
+        return model.to(device).eval()
+
+    def state(self) -> dict:
+        """The model's part of a checkpoint: its config and the weights of both halves."""
+        return {
+            "model_config": asdict(self.config),
+            "generator": self.generator.state_dict(),
+            "discriminators": self.discriminators.state_dict(),
+        }
+
+    def load_state(self, data: dict) -> None:
+        """Weights from a checkpoint dict written with ``state()`` (the config must already match)."""
+        self.generator.load_state_dict(data["generator"])
+        self.discriminators.load_state_dict(data["discriminators"])
+
+    @torch.inference_mode()
+    def swap(self, faces: np.ndarray | torch.Tensor, direction: str = "AtoB") -> tuple[np.ndarray, np.ndarray]:
+        """Swap aligned faces: (N, R, R, 3) uint8 RGB -> alpha (N, R, R) float in [0, 1] and colour
+        (N, R, R, 3) uint8 RGB. "AtoB" puts B's face on A's faces (decoder B), "BtoA" the reverse."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be AtoB or BtoA, got {direction!r}")
+        r = self.config.resolution
+        if faces.shape[1:3] != (r, r):
+            raise ValueError(f"faces must be {r}x{r} for this model, got {tuple(faces.shape[1:3])}")
+        device = next(self.parameters()).device
+        x = torch.as_tensor(np.asarray(faces)).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        out = self.generator.decode(x, "b" if direction == "AtoB" else "a")
+        colour = ((out.colour + 1) * 127.5).clamp(0, 255).round().byte().permute(0, 2, 3, 1)
+        return out.alpha[:, 0].cpu().numpy(), colour.cpu().numpy()

@@ -1,0 +1,101 @@
+"""What training shows the user: preview grids, the loss table (CSV) and its plot."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from faceswap_gan.io.atomic import atomic_write
+from faceswap_gan.io.media import write_image
+
+
+def _to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] (3 channels) or [0, 1] (1 channel) -> (N, H, W, 3) uint8."""
+    images = images.detach().float().cpu()
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1) * 2 - 1
+    return ((images.permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8)
+
+
+@torch.no_grad()
+def preview_grid(generator, faces_a: torch.Tensor, faces_b: torch.Tensor) -> np.ndarray:
+    """The original's preview: per face, [face | reconstruction | swap | swap's mask], A faces then B faces.
+
+    Reconstruction = the face through its own decoder, swap = through the other one; both are the
+    masked composites over the input. Returns (rows * R, 4 * R, 3) uint8 RGB.
+    """
+    rows = []
+    for faces, own, other in ((faces_a, "a", "b"), (faces_b, "b", "a")):
+        recon, swap = generator.decode(faces, own), generator.decode(faces, other)
+        columns = [faces, recon.composite(faces), swap.composite(faces), swap.alpha]
+        rows.append(np.concatenate([_to_uint8(c) for c in columns], axis=2))  # (N, R, 4R, 3)
+    return np.concatenate([r.reshape(-1, *r.shape[2:]) for r in rows], axis=0)
+
+
+def save_preview(path: str | os.PathLike, grid: np.ndarray) -> None:
+    with atomic_write(path) as tmp:
+        write_image(tmp, grid)
+
+
+def append_losses(path: str | os.PathLike, row: dict[str, float]) -> None:
+    """One row per display interval; the header is written with the first row."""
+    path = Path(path)
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> None:
+    """Discriminator and generator losses against iterations, one panel each (written atomically)."""
+    # A bare Figure draws without pyplot, so the plot never changes the caller's matplotlib backend.
+    from matplotlib.figure import Figure
+
+    with Path(csv_path).open() as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    x = [int(r["iteration"]) for r in rows]
+    fig = Figure(figsize=(11, 4), constrained_layout=True)
+    ax_d, ax_g = fig.subplots(1, 2)
+    for key in ("d_a", "d_b"):
+        ax_d.plot(x, [float(r[key]) for r in rows], label=key)
+    for key in ("g_total", "adv", "recon", "edge", "pl", "mask"):
+        ax_g.plot(x, [float(r[key]) for r in rows], label=key)
+    for ax, title in ((ax_d, "discriminators"), (ax_g, "generator (both sides)")):
+        ax.set(title=title, xlabel="iteration")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    with atomic_write(png_path) as tmp:
+        fig.savefig(tmp, dpi=90)
+
+
+LOSS_COLUMNS = ("d_a", "d_b", "g_total", "adv", "recon", "edge", "pl", "mask")
+
+
+def report(run_dir: Path, done: int, history: list[dict[str, float]], generator, preview) -> None:
+    """One display interval: a row of mean losses, the refreshed plot, a preview grid, TensorBoard scalars."""
+    row = {"iteration": done} | {k: float(np.mean([h.get(k, 0.0) for h in history])) for k in LOSS_COLUMNS}
+    append_losses(run_dir / "losses.csv", row)
+    plot_losses(run_dir / "losses.csv", run_dir / "loss_plot.png")
+    (run_dir / "previews").mkdir(exist_ok=True)
+    save_preview(run_dir / "previews" / f"iter_{done:06d}.png", preview_grid(generator, *preview))
+    _tensorboard(run_dir, done, row)
+
+
+def _tensorboard(run_dir: Path, done: int, row: dict[str, float]) -> None:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional
+        return
+    with SummaryWriter(run_dir / "tensorboard") as writer:
+        for key, value in row.items():
+            if key != "iteration" and math.isfinite(value):
+                writer.add_scalar(f"loss/{key}", value, done)

@@ -1,0 +1,85 @@
+"""A training run folder: ``config.yaml`` (model, train and loss settings, resolved), ``checkpoints/``,
+``previews/``, ``losses.csv``, ``loss_plot.png``.
+
+Settings resolve in this order: the run's saved ``config.yaml`` (so that running the same command again
+resumes with the same settings), then a ``--config`` YAML file, then the command-line options given.
+A run never continues with another architecture than the one in its checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from faceswap_gan.config import LossWeights, ModelConfig, TrainConfig
+from faceswap_gan.errors import UserError
+from faceswap_gan.io.atomic import atomic_write
+from faceswap_gan.io.checkpoint import load_checkpoint
+
+SECTIONS = {"model": ModelConfig, "train": TrainConfig, "losses": LossWeights}
+
+
+def _read_yaml(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"{path}: cannot read the settings ({exc})") from exc
+    unknown = set(data) - set(SECTIONS) if isinstance(data, dict) else {"(not a mapping)"}
+    if unknown:
+        raise UserError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; expected model, train, losses")
+    return data
+
+
+def resolve_configs(run_dir: str | os.PathLike, config_file: str | os.PathLike | None = None,
+                    **options: Any) -> tuple[ModelConfig, TrainConfig, LossWeights]:  # fmt: skip
+    """The run's settings: saved ``config.yaml`` < ``config_file`` < ``options`` (None = not given).
+    ``options`` are field names of ModelConfig, TrainConfig or LossWeights."""
+    values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    saved = Path(run_dir) / "config.yaml"
+    for source in [saved if saved.exists() else None, Path(config_file) if config_file else None]:
+        if source is not None:
+            for section, fields in _read_yaml(source).items():
+                values[section].update(fields or {})
+    for name, value in options.items():
+        if value is None:
+            continue
+        section = next((s for s, cls in SECTIONS.items() if name in {f.name for f in dataclasses.fields(cls)}), None)
+        if section is None:
+            raise ValueError(f"unknown option {name}")
+        values[section][name] = value
+    try:
+        return tuple(cls(**values[name]) for name, cls in SECTIONS.items())  # type: ignore[return-value]
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"invalid setting {exc}") from exc
+
+
+def write_run_config(run_dir: Path, model: ModelConfig, train: TrainConfig, losses: LossWeights) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    data = {"model": asdict(model), "train": asdict(train), "losses": asdict(losses)}
+    data["losses"]["w_pl"] = list(losses.w_pl)
+    with atomic_write(run_dir / "config.yaml") as tmp:
+        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def resume_state(run_dir: Path, model_config: ModelConfig) -> dict | None:
+    """The latest checkpoint of ``run_dir`` if any, after checking it holds the same architecture."""
+    path = run_dir / "checkpoints" / "latest.pt"
+    if not path.exists():
+        return None
+    state = load_checkpoint(path)
+    saved = ModelConfig(**state["model_config"])
+    if saved != model_config:
+        differ = [
+            f.name for f in dataclasses.fields(ModelConfig) if getattr(saved, f.name) != getattr(model_config, f.name)
+        ]
+        changed = ", ".join(f"{name} {getattr(saved, name)} -> {getattr(model_config, name)}" for name in differ)
+        raise UserError(
+            f"{run_dir}: holds a model with other settings ({changed}); "
+            "use another --out, or the same settings to resume"
+        )
+    return state
