@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-stamp
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run test test-fast lint format bench clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ test: setup
 	$(BIN)/ruff format --check faceswap_gan tests bench docs
 	$(BIN)/ruff check faceswap_gan tests bench docs
 	$(BIN)/pytest -q
+
+# The inner loop: everything but the end-to-end runs (under half a minute; no sample media needed).
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow"
 
 lint: setup
 	$(BIN)/ruff format faceswap_gan tests bench docs

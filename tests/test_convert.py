@@ -34,6 +34,7 @@ def test_smoothers_lower_jitter_and_follow_a_moving_face(smoother):
     assert np.abs(out[-30:, 0, 0] - truth[-30:, 0, 0]).mean() < 3.5  # keeps up with the motion
 
 
+@pytest.mark.media
 def test_each_face_keeps_its_own_track(detector):
     two = read_image(PHOTOS / "two_people.jpg")
     faces = detector.detect_one(two)
@@ -72,6 +73,7 @@ def test_layouts_have_the_right_shapes():
     assert triple.shape == (6, 24, 3) and triple[:, 16:].max() == 0
 
 
+@pytest.mark.media
 @pytest.mark.parametrize("enhance", [0.0, 0.3, 1.0])
 def test_composite_equals_the_whole_frame_blend(enhance):
     # The whole-frame formula in float, two overlapping faces blended in order, then the contrast boost:
@@ -97,6 +99,7 @@ def test_composite_equals_the_whole_frame_blend(enhance):
     assert unchanged is not frame and np.array_equal(unchanged, frame)
 
 
+@pytest.mark.media
 def test_part_masks_cover_their_parts_and_nothing_else(detector):
     frame = next(iter_frames(CLIPS / "d18.mp4", 60)).image
     face = align_face(frame, detector.detect_one(frame)[0].landmarks, 256)
@@ -148,6 +151,8 @@ def _audio_seconds(path) -> float | None:
         return float(stream.duration * stream.time_base)
 
 
+@pytest.mark.slow
+@pytest.mark.media
 @pytest.mark.parametrize("output_type, width", [("single", 480), ("combined", 960), ("triple", 1440)])
 def test_convert_keeps_frames_rate_size_and_sound(model_dir, tmp_path, capsys, output_type, width):
     out = tmp_path / "out.mp4"
@@ -160,6 +165,8 @@ def test_convert_keeps_frames_rate_size_and_sound(model_dir, tmp_path, capsys, o
     assert _audio_seconds(out) == pytest.approx(1.0, abs=0.05)
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_stages_side_by_side_give_each_frame_its_own_result_in_order(model_dir, tmp_path):
     """The threaded conversion against the same work done one batch after another in this thread."""
     config = ConverterConfig(output_type="combined")
@@ -175,6 +182,8 @@ def test_stages_side_by_side_give_each_frame_its_own_result_in_order(model_dir, 
         assert int(np.argmin(distances)) == k and distances[k] < 2.0, (k, distances[k])
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_convert_portrait_video_without_sound_changes_only_the_face(model_dir, tmp_path, capsys):
     out = tmp_path / "portrait.mp4"
     code, _, err = run_cli(capsys, "convert", CLIPS / "d13.mp4", "--model", model_dir, "--out", out, "--start", 1.0,
@@ -192,6 +201,8 @@ def test_convert_portrait_video_without_sound_changes_only_the_face(model_dir, t
     assert np.abs(result - source)[y0:y1, x0:x1].mean() > 4.0  # the face itself was replaced
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_ctrl_c_during_conversion_keeps_the_previous_output(model_dir, tmp_path, capsys, monkeypatch):
     """KeyboardInterrupt raised inside a swapping worker reaches the command through the worker's result:
     it stops within a batch or two with code 130, the previous output stays, and no partial file is left.
@@ -213,6 +224,8 @@ def test_ctrl_c_during_conversion_keeps_the_previous_output(model_dir, tmp_path,
     assert out.read_bytes() == b"previous result" and [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_an_image_converts_to_an_image(model_dir, tmp_path, capsys):
     args = ["--out", tmp_path / "b.png", "--output-type", "triple", "--segmentation", "eyes_and_mouth"]
     code, stdout, _ = run_cli(capsys, "convert", PHOTOS / "biden.jpg", "--model", model_dir, *args)
@@ -221,6 +234,8 @@ def test_an_image_converts_to_an_image(model_dir, tmp_path, capsys):
     assert out.shape == (source.shape[0], 3 * source.shape[1], 3)
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_failures_are_one_line_and_keep_the_previous_output(model_dir, tmp_path, capsys, blank_video):
     out = tmp_path / "out.mp4"
     out.write_bytes(b"previous result")

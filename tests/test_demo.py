@@ -1,7 +1,10 @@
+import pytest
+
 from faceswap_gan.io.media import probe_video, read_image
 from tests.test_extract import run_cli
 
 
+@pytest.mark.slow
 def test_demo_runs_the_whole_pipeline_on_the_built_in_clips(tmp_path, capsys):
     code, out, err = run_cli(capsys, "demo", "--out", tmp_path / "demo", "--iterations", 2, "--quiet")
     assert code == 0, err

@@ -36,6 +36,8 @@ def _eye_coverage(mask: np.ndarray) -> float:
     return float(np.mean(values)) / 255
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_extract_writes_faces_masks_and_alignments(tmp_path, capsys):
     out = tmp_path / "d18"
     code, stdout, _ = run_cli(capsys, "extract", CLIPS / "d18.mp4", "--out", out, "--every", 12, "--quiet")
@@ -68,6 +70,8 @@ def test_extract_writes_faces_masks_and_alignments(tmp_path, capsys):
     assert code == 0 and len(list((out / "faces" / "aligned_faces").iterdir())) == 4
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_prepare_builds_the_training_layout_and_masks_recomputes(tmp_path, capsys):
     data = tmp_path / "data"
     code, stdout, _ = run_cli(capsys, "prepare", CLIPS / "d18.mp4", CLIPS / "d6.mp4", "--out", data, "--every", 40,
@@ -89,6 +93,8 @@ def test_prepare_builds_the_training_layout_and_masks_recomputes(tmp_path, capsy
     np.testing.assert_array_equal(read_image(mask_file), before)  # same method, same result
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_reference_keeps_only_that_person_in_a_folder_of_photos(tmp_path, capsys, detector):
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -112,6 +118,7 @@ def test_reference_keeps_only_that_person_in_a_folder_of_photos(tmp_path, capsys
     assert np.linalg.norm(kept - gallery("obama")) < np.linalg.norm(kept - gallery("biden"))
 
 
+@pytest.mark.media
 @pytest.mark.parametrize("case", ["missing", "text_as_mp4", "empty_folder", "no_faces", "unwritable_out"])
 def test_bad_input_is_one_clear_line_and_a_non_zero_exit(tmp_path, capsys, blank_video, case):
     (tmp_path / "notes.mp4").write_text("hello")

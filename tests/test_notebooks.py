@@ -36,17 +36,23 @@ def work(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_extraction_notebook(work):
     nb = run_notebook("video_face_detection_alignment", work, VIDEO=str(CLIPS / "d18.mp4"), OUT="faces", EVERY=30)
     assert len(list((work / "faces" / "faces" / "aligned_faces").iterdir())) == 8
     assert images_shown(nb) == 1
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_masks_notebook(work):
     nb = run_notebook("prep_binary_masks", work, DATA=str(work / "data"))
     assert images_shown(nb) == 1
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_training_notebook(work):
     nb = run_notebook("faceswap_train", work, DATA=str(work / "data"), RUN="nb_run", TOTAL_ITERS=2, BATCH_SIZE=2,
                       display_iters=1)  # fmt: skip
@@ -54,6 +60,8 @@ def test_training_notebook(work):
     assert images_shown(nb) == 3  # preview, loss plot, single-image swap
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_conversion_notebook(work):
     nb = run_notebook("faceswap_video_conversion", work, RUN=str(work / "run"), VIDEO=str(CLIPS / "d18.mp4"),
                       OUT="out.mp4", END=0.5)  # fmt: skip
@@ -61,6 +69,8 @@ def test_conversion_notebook(work):
     assert (info.frame_count, info.width) == (15, 3 * 480) and images_shown(nb) == 1
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_demo_notebook(work):
     nb = run_notebook("faceswap-demo", work, OUT="demo", TOTAL_ITERS=2)
     assert probe_video(work / "demo" / "swapped.mp4").frame_count == 100 and images_shown(nb) == 2

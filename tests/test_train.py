@@ -52,6 +52,8 @@ def test_foreign_files_are_refused_as_checkpoints(tmp_path):
             load_checkpoint(tmp_path / name)
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_resuming_gives_exactly_the_weights_of_an_uninterrupted_run(data, tmp_path):
     train_model(data, tmp_path / "once", TINY, tiny(), progress=False)
     first = train_model(data, tmp_path / "twice", TINY, tiny(), progress=False, stop_after=3)
@@ -67,6 +69,8 @@ def test_resuming_gives_exactly_the_weights_of_an_uninterrupted_run(data, tmp_pa
     assert once["opt_g"]["state"].keys() == twice["opt_g"]["state"].keys()
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_divergence_restores_the_last_good_checkpoint(data, tmp_path, capsys):
     with pytest.raises(UserError, match="before any checkpoint"):
         train_model(data, tmp_path / "a", TINY, tiny(lr_g=1e30, lr_d=1e30), progress=False)
@@ -80,6 +84,8 @@ def test_divergence_restores_the_last_good_checkpoint(data, tmp_path, capsys):
         assert all(bool(torch.isfinite(t).all()) for t in tensors.values() if t.is_floating_point())
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_train_through_the_cli_writes_every_artefact(data, tmp_path, capsys):
     run = tmp_path / "run"
     args = ["train", "--data", data, "--out", run, "--iterations", 4, "--display-every", 2, "--batch-size", 2,
@@ -106,6 +112,7 @@ def test_train_through_the_cli_writes_every_artefact(data, tmp_path, capsys):
     assert code == 1 and "resolution 64 -> 128" in err and "Traceback" not in err
 
 
+@pytest.mark.media
 @pytest.mark.parametrize(
     "extra, message",
     [(["--perceptual", "vggface2"], "perceptual_weights"), (["--batch-size", 3], "batch_size: must be even")],
@@ -121,6 +128,8 @@ def test_data_without_faces_is_a_clear_error(tmp_path, capsys):
     assert code == 1 and "face_src: no face images" in err
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_two_processes_train_with_distributed_data_parallel(data, tmp_path):
     run = tmp_path / "ddp"
     env = os.environ | {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}

@@ -36,6 +36,8 @@ def dlib_reference():
     return points
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_one_face_per_frame_on_every_clip_with_landmarks_matching_dlib(dlib_reference):
     detector = MTCNNDetector(DetectorSettings(threshold=ExtractConfig().threshold, min_size=ExtractConfig().min_size))
     frames = exactly_one = 0
@@ -59,6 +61,7 @@ def test_one_face_per_frame_on_every_clip_with_landmarks_matching_dlib(dlib_refe
     assert np.mean(errors_68) < 0.10 and np.mean(errors_5) < 0.10
 
 
+@pytest.mark.media
 def test_no_face_on_blank_or_upside_down_frames(detector):
     frame = next(iter_frames(CLIPS / "d18.mp4")).image
     assert detector.detect_one(np.full((480, 480, 3), 128, np.uint8)) == []
@@ -66,6 +69,7 @@ def test_no_face_on_blank_or_upside_down_frames(detector):
     assert len(detector.detect_one(frame)) == 1
 
 
+@pytest.mark.media
 def test_several_faces_on_group_photos_and_the_stage_clip(detector):
     assert len(detector.detect_one(read_image(PHOTOS / "two_people.jpg"))) >= 2
     most = max(
@@ -76,6 +80,7 @@ def test_several_faces_on_group_photos_and_the_stage_clip(detector):
     assert most >= 3
 
 
+@pytest.mark.media
 def test_batched_detection_equals_one_by_one(detector):
     frames = [f.image for f in iter_frames(CLIPS / "d20.mp4", 20)][:5]
     for alone, batched in zip([detector.detect_one(f) for f in frames], detector.detect(frames), strict=True):
@@ -85,6 +90,7 @@ def test_batched_detection_equals_one_by_one(detector):
             np.testing.assert_allclose(a.landmarks, b.landmarks, atol=1e-3)
 
 
+@pytest.mark.media
 def test_auto_downscaling_finds_the_same_face_on_720p():
     assert [downscale_factor(*s) for s in [(1080, 1920), (720, 1280), (480, 858), (480, 640)]] == [4, 3, 2, 1]
     frame = next(iter_frames(CLIPS / "s32.mp4")).image
@@ -94,6 +100,7 @@ def test_auto_downscaling_finds_the_same_face_on_720p():
     assert np.linalg.norm(small.landmarks - full.landmarks, axis=1).max() < 0.15 * eye_distance
 
 
+@pytest.mark.media
 def test_min_face_area_drops_small_faces_in_full_resolution_pixels():
     image = read_image(PHOTOS / "obama-480p.jpg")
     face = MTCNNDetector().detect_one(image)[0]
@@ -111,6 +118,7 @@ class _CountingDetector(MTCNNDetector):
         return super().detect_one(image)
 
 
+@pytest.mark.media
 def test_video_detection_tracks_between_full_detections_and_agrees_with_them():
     frames = [f.image for f in iter_frames(CLIPS / "s32.mp4")][:24]  # 1280x720, one face, moving
     detector = _CountingDetector()
@@ -124,6 +132,7 @@ def test_video_detection_tracks_between_full_detections_and_agrees_with_them():
         assert np.linalg.norm(near.landmarks - full.landmarks, axis=1).max() < 0.10 * eye_distance
 
 
+@pytest.mark.media
 def test_video_detection_looks_everywhere_when_a_face_is_lost():
     frames = [f.image for f in iter_frames(CLIPS / "d18.mp4")][:5]
     jump = np.full_like(frames[2], 128)
@@ -135,6 +144,7 @@ def test_video_detection_looks_everywhere_when_a_face_is_lost():
     assert detector.full == 4  # the first frame, the jump, the blank frame, the face's return
 
 
+@pytest.mark.media
 def test_full_detection_every_frame_is_plain_detection(detector):
     frames = [f.image for f in iter_frames(CLIPS / "d20.mp4", 20)][:3]
     for a, b in zip(VideoDetector(detector, 1).detect(frames), detector.detect(frames), strict=True):

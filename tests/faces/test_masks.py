@@ -14,6 +14,7 @@ def aligned(detector):
     return align_face(frame, detector.detect_one(frame)[0].landmarks, 256)
 
 
+@pytest.mark.media
 def test_dlib_eye_mask_covers_the_eyes_and_nothing_else(aligned):
     mask, method = eye_mask(aligned.image, aligned.landmarks[:2])
     assert method == "dlib" and mask.shape == (256, 256) and mask.dtype == np.uint8
@@ -27,6 +28,7 @@ def test_dlib_eye_mask_covers_the_eyes_and_nothing_else(aligned):
     assert 0.01 < (mask > 127).mean() < 0.12
 
 
+@pytest.mark.media
 def test_rectangles_replace_landmarks_that_disagree_with_the_detector(aligned):
     wrong_eyes = TEMPLATE[:2] * 256 + [0, 60]  # where the cheeks are
     mask, method = eye_mask(aligned.image, wrong_eyes)

@@ -8,6 +8,7 @@ from faceswap_gan.io.video import VideoWriter
 from tests.conftest import CLIPS, PHOTOS
 
 
+@pytest.mark.media
 def test_probe_reports_size_rate_length_and_audio():
     info = probe_video(CLIPS / "d18.mp4")
     assert (info.width, info.height, info.frame_count) == (480, 480, 216)
@@ -16,6 +17,7 @@ def test_probe_reports_size_rate_length_and_audio():
     assert not probe_video(CLIPS / "d13.mp4").has_audio and probe_video(CLIPS / "d13.mp4").audio_rate is None
 
 
+@pytest.mark.media
 def test_iter_frames_streams_every_nth_frame_as_rgb():
     frames = list(iter_frames(CLIPS / "d18.mp4", every=50))
     assert [f.index for f in frames] == [0, 50, 100, 150, 200]
@@ -29,6 +31,7 @@ def test_iter_frames_streams_every_nth_frame_as_rgb():
     assert count_source(CLIPS / "d18.mp4", 50) == 5
 
 
+@pytest.mark.media
 @pytest.mark.parametrize("kind", ["8bit", "16bit", "gray", "bgra"])
 def test_read_image_converts_every_kind_to_rgb8(tmp_path, kind):
     bgr = cv2.imread(str(PHOTOS / "obama-240p.jpg"))
@@ -40,6 +43,7 @@ def test_read_image_converts_every_kind_to_rgb8(tmp_path, kind):
     np.testing.assert_array_equal(read_image(tmp_path / "x.png"), expected)
 
 
+@pytest.mark.media
 def test_read_image_32bit_png_from_the_samples():
     image = read_image(PHOTOS / "32bit.png")
     assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
@@ -63,6 +67,7 @@ def test_bad_inputs_are_user_errors_naming_the_file(tmp_path):
         assert str(path) in str(info.value)
 
 
+@pytest.mark.media
 def test_a_stream_that_breaks_keeps_the_frames_before(tmp_path):
     data = bytearray((CLIPS / "d18.mp4").read_bytes())
     middle = len(data) // 2

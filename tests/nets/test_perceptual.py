@@ -17,6 +17,7 @@ def dlib_net() -> DlibResNet:
     return DlibResNet(model_path("dlib_face_recognition_resnet_model_v1.dat"))
 
 
+@pytest.mark.media
 def test_our_dlib_resnet_gives_dlibs_own_descriptor_on_real_faces(dlib_net, detector):
     shape_model = dlib.shape_predictor(str(model_path("shape_predictor_5_face_landmarks.dat")))
     reference = dlib.face_recognition_model_v1(str(model_path("dlib_face_recognition_resnet_model_v1.dat")))

@@ -20,6 +20,7 @@ def _aligned(detector, path) -> np.ndarray:
     return align_face(image, face.landmarks, 256).image
 
 
+@pytest.mark.media
 def test_nearest_faces_are_the_same_person_first(detector):
     gallery, who = [], []
     for person in sorted((PEOPLE / "train").iterdir()):
@@ -35,6 +36,7 @@ def test_nearest_faces_are_the_same_person_first(detector):
         assert names[0] == person, f"{query}: {names}"
 
 
+@pytest.mark.media
 def test_a_part_swap_changes_only_the_feathered_part_region(detector):
     source = _aligned(detector, PEOPLE / "train" / "obama" / "obama.jpg")
     donor = _aligned(detector, PEOPLE / "train" / "biden" / "biden.jpg")
@@ -57,6 +59,8 @@ def data(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
+@pytest.mark.media
 def test_augment_parts_and_train_with_them(data, tmp_path, capsys):
     code, out, err = run_cli(capsys, "augment-parts", data, "--parts", "eyes,mouth", "--neighbours", 2)
     assert code == 0, err
