@@ -40,6 +40,7 @@ _API = {
     "SegmentationType": "faceswap_gan.converter",
     # the pieces a script uses directly
     "FaceSwapModel": "faceswap_gan.nets.model",
+    "load_model": "faceswap_gan.io.checkpoint",
     "MTCNNDetector": "faceswap_gan.faces.detector",
     "Detection": "faceswap_gan.faces.detector",
     "make_sample_clip": "faceswap_gan.sample_clips",

@@ -16,6 +16,9 @@ from faceswap_gan.io.atomic import atomic_write
 
 T = TypeVar("T")
 
+# The normalisations of the original (spec §1.2); nets/blocks.py builds each of them.
+NORMS = ("none", "instancenorm", "layernorm", "groupnorm", "batchnorm", "hybrid")
+
 
 def _check(ok: bool, field: str, message: str) -> None:
     if not ok:
@@ -92,8 +95,6 @@ class ModelConfig:
     self_attention: bool = True  # SAGAN blocks in encoder, decoders and discriminators
 
     def __post_init__(self) -> None:
-        from faceswap_gan.nets.blocks import NORMS
-
         _check(self.resolution in (64, 128, 256), "resolution", f"must be 64, 128 or 256, got {self.resolution}")
         _check(self.capacity in ("standard", "lite"), "capacity", f"must be standard or lite, got {self.capacity!r}")
         _check(self.norm in NORMS, "norm", f"must be one of {', '.join(NORMS)}, got {self.norm!r}")

@@ -28,9 +28,9 @@ from faceswap_gan.faces.detector import DetectorSettings, MTCNNDetector, VideoDe
 from faceswap_gan.faces.dlib_models import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
 from faceswap_gan.faces.tracking import FaceTracker
 from faceswap_gan.io.atomic import atomic_write
+from faceswap_gan.io.checkpoint import load_model
 from faceswap_gan.io.media import Frame, probe_video, read_image, write_image
 from faceswap_gan.io.video import VideoWriter, iter_av
-from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.runtime import setup_runtime
 
 T = TypeVar("T")
@@ -79,7 +79,7 @@ class _Pipeline:
     def __init__(
         self, model_path: str | os.PathLike, config: ConverterConfig, reference: str | None, device: str = "auto"
     ) -> None:
-        self.model = FaceSwapModel.from_checkpoint(model_path, setup_runtime(device).device)
+        self.model = load_model(model_path, setup_runtime(device).device)
         r = self.model.config.resolution
         if config.image_shape is None:
             config = dataclasses.replace(config, image_shape=(r, r, 3))

@@ -12,7 +12,7 @@ import torch
 from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig
 from faceswap_gan.errors import UserError
 from faceswap_gan.extract import prepare_dataset
-from faceswap_gan.io.checkpoint import load_checkpoint, save_checkpoint
+from faceswap_gan.io.checkpoint import load_checkpoint, load_model, save_checkpoint
 from faceswap_gan.io.media import read_image
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.train import train_model
@@ -37,7 +37,7 @@ def data(tmp_path_factory):
 def test_checkpoint_save_load_identity(tmp_path):
     model = FaceSwapModel(TINY, seed=5)
     save_checkpoint(tmp_path / "m.pt", iteration=7, train_config={}, opt_g={}, opt_d={}, **model.state())
-    loaded = FaceSwapModel.from_checkpoint(tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
     assert loaded.config == TINY
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
@@ -101,7 +101,7 @@ def test_train_through_the_cli_writes_every_artefact(data, tmp_path, capsys):
         rows = list(csv.DictReader(f))
     assert [r["iteration"] for r in rows] == ["2", "4"]
     assert all(np.isfinite(float(v)) for r in rows for v in r.values())
-    model = FaceSwapModel.from_checkpoint(run)
+    model = load_model(run)
     faces = np.stack([read_image(next((data / "face_src").iterdir()))[96:160, 96:160]] * 2)
     alpha, colour = model.swap(faces, "AtoB")
     assert alpha.shape == (2, 64, 64) and colour.shape == (2, 64, 64, 3) and colour.dtype == np.uint8

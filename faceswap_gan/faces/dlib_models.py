@@ -6,27 +6,17 @@ The 68-point model was trained on iBUG 300-W, whose licence excludes commercial 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from functools import cache
-from pathlib import Path
 
 import dlib
 import numpy as np
 
 from faceswap_gan.errors import UserError
+from faceswap_gan.nets.dlib_resnet import model_path
 
 # The same tolerance dlib documents for its descriptor: below it, usually the same person.
 SAME_PERSON_DISTANCE = 0.6
-
-
-def model_path(name: str) -> Path:
-    """A model file of face-recognition-models, found without importing it (it needs pkg_resources)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    path = Path(spec.submodule_search_locations[0]) / "models" / name if spec else None
-    if path is None or not path.is_file():
-        raise UserError(f"dlib model {name} not found: install face-recognition-models (`make setup`)")
-    return path
 
 
 @cache

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from faceswap_gan.errors import UserError
 from faceswap_gan.io.atomic import atomic_write
+
+if TYPE_CHECKING:
+    from faceswap_gan.nets.model import FaceSwapModel
 
 FORMAT, VERSION = "faceswap-gan", 1
 
@@ -43,3 +46,11 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if data.get("version") != VERSION:
         raise UserError(f"{path}: checkpoint version {data.get('version')}, this faceswap-gan reads version {VERSION}")
     return data
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> FaceSwapModel:
+    """The trained model of a checkpoint file or a run folder, in eval mode on ``device``:
+    ``load_model("runs/ab").swap(faces, "AtoB")``."""
+    from faceswap_gan.nets.model import FaceSwapModel  # the format knows the model; the model not the file
+
+    return FaceSwapModel.from_state(load_checkpoint(path, device), str(path)).to(device)

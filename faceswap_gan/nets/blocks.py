@@ -26,9 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faceswap_gan.config import NORMS
 from faceswap_gan.nets.attention import attention
-
-NORMS = ("none", "instancenorm", "layernorm", "groupnorm", "batchnorm", "hybrid")
 
 
 class RegConv2d(nn.Conv2d):

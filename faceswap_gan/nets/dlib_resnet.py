@@ -14,8 +14,10 @@ is average-pooled), global average pooling, and a 128-D linear layer.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,6 +25,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from faceswap_gan.errors import UserError
+
+
+def model_path(name: str) -> Path:
+    """A model file of face-recognition-models, found without importing it (it needs pkg_resources)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    path = Path(spec.submodule_search_locations[0]) / "models" / name if spec else None
+    if path is None or not path.is_file():
+        raise UserError(f"dlib model {name} not found: install face-recognition-models (`make setup`)")
+    return path
 
 
 class _Reader:

@@ -1,9 +1,8 @@
 """The whole faceswap-GAN: a generator (shared encoder, decoders A and B) and the two discriminators,
-plus the small inference API: ``FaceSwapModel.from_checkpoint(path).swap(faces, "AtoB")``."""
+plus the small inference API: ``load_model(path).swap(faces, "AtoB")`` (``io/checkpoint.py``)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 
 import numpy as np
@@ -12,7 +11,6 @@ from torch import nn
 
 from faceswap_gan.config import ModelConfig
 from faceswap_gan.errors import UserError
-from faceswap_gan.io.checkpoint import load_checkpoint
 from faceswap_gan.nets.autoencoder import Decoder, DecoderOutput, Encoder
 from faceswap_gan.nets.blocks import init_weights
 from faceswap_gan.nets.discriminator import Discriminator
@@ -61,15 +59,14 @@ class FaceSwapModel(nn.Module):
             init_weights(self, torch.Generator().manual_seed(seed))
 
     @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> FaceSwapModel:
-        """The generator and discriminators of a checkpoint (or a run folder), in eval mode."""
-        data = load_checkpoint(path, device)
+    def from_state(cls, data: dict, source: str = "checkpoint") -> FaceSwapModel:
+        """The model of a checkpoint dict written with ``state()``, in eval mode; ``source`` names it in errors."""
         try:
             model = cls(ModelConfig(**data["model_config"]), seed=None)
             model.load_state(data)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise UserError(f"{path}: checkpoint does not match its own model config ({exc})") from exc
-        return model.to(device).eval()
+            raise UserError(f"{source}: checkpoint does not match its own model config ({exc})") from exc
+        return model.eval()
 
     def state(self) -> dict:
         """The model's part of a checkpoint: its config and the weights of both halves."""

@@ -18,8 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from faceswap_gan.errors import UserError
-from faceswap_gan.faces.dlib_models import model_path
-from faceswap_gan.nets.dlib_resnet import DlibResNet
+from faceswap_gan.nets.dlib_resnet import DlibResNet, model_path
 
 PERCEPTUAL = ("dlib", "vggface2", "none")
 

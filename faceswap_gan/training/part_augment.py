@@ -22,11 +22,11 @@ import numpy as np
 import torch
 
 from faceswap_gan.errors import UserError
-from faceswap_gan.faces.dlib_models import landmarks_68, model_path
+from faceswap_gan.faces.dlib_models import landmarks_68
 from faceswap_gan.faces.masks import ALIGNED_FACE_BOX, PARTS, part_mask
 from faceswap_gan.io.atomic import publish_folder
 from faceswap_gan.io.media import list_images, read_image, write_image
-from faceswap_gan.nets.dlib_resnet import DlibResNet
+from faceswap_gan.nets.dlib_resnet import DlibResNet, model_path
 
 AUG_SIDE = "src_aug"  # DATA/face_src_aug/ and DATA/binary_masks/face_src_aug_eyes/
 

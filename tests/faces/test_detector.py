@@ -9,9 +9,9 @@ import torch.nn.functional as F
 
 from faceswap_gan.config import ExtractConfig
 from faceswap_gan.faces.detector import DetectorSettings, MTCNNDetector, VideoDetector, downscale_factor
-from faceswap_gan.faces.dlib_models import model_path
 from faceswap_gan.faces.mtcnn_nets import _max_pool_same
 from faceswap_gan.io.media import iter_frames, probe_video, read_image
+from faceswap_gan.nets.dlib_resnet import model_path
 from tests.conftest import CLIPS, DATA, PHOTOS
 
 

@@ -5,9 +5,8 @@ import pytest
 import torch
 
 from faceswap_gan.errors import UserError
-from faceswap_gan.faces.dlib_models import model_path
 from faceswap_gan.io.media import read_image
-from faceswap_gan.nets.dlib_resnet import DlibResNet
+from faceswap_gan.nets.dlib_resnet import DlibResNet, model_path
 from faceswap_gan.nets.perceptual import DlibPerceptual, VGGFace2Perceptual, load_perceptual
 from tests.conftest import PHOTOS
 
