@@ -30,7 +30,7 @@ def _child(args: argparse.Namespace) -> None:
     from faceswap_gan.convert import convert_video
     from faceswap_gan.converter import ConverterConfig
 
-    config = ConverterConfig(output_type=args.output_type, use_auto_downscaling=args.auto_downscale)
+    config = ConverterConfig(output_type=args.output_type, auto_downscale=args.auto_downscale)
     start = time.perf_counter()
     summary = convert_video(args.source, args.model, args.out, config, end=args.end, progress=False)
     seconds = time.perf_counter() - start

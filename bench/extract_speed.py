@@ -28,7 +28,7 @@ CLIP = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips" 
 
 def detection_rate(frames, auto_downscale: bool, batch: int = 8, repeats: int = 3) -> tuple[float, int]:
     """Median frames/s over ``repeats`` passes (this machine's timings vary by +-15 % run to run)."""
-    detector = MTCNNDetector(DetectorSettings(threshold=0.7, auto_downscale=auto_downscale))
+    detector = MTCNNDetector(DetectorSettings(detection_threshold=0.7, auto_downscale=auto_downscale))
     detector.detect(frames[:batch])  # warm-up
     rates = []
     for _ in range(repeats):

@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from faceswap_gan import __version__
-from faceswap_gan.config import ExtractConfig, load_config
+from faceswap_gan.config import NORMS, ExtractConfig, ModelConfig, TrainConfig, describe, load_config
+from faceswap_gan.converter import ConverterConfig
 from faceswap_gan.errors import UserError
 
 EXAMPLES_EXTRACT = """
@@ -24,69 +25,67 @@ Examples:
 """
 
 
-def _extract_options(fn):
-    """Options shared by extract and prepare; each maps to one ExtractConfig field."""
-    d = ExtractConfig()
-    options = [
-        click.option(
-            "--config",
-            "config_file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="YAML file of extract settings; options given here win.",
-        ),
-        click.option("--every", type=click.IntRange(min=1), help=f"Keep every N-th video frame. [default: {d.every}]"),
-        click.option("--size", type=click.IntRange(32, 1024), help=f"Aligned face size in pixels. [default: {d.size}]"),
-        click.option(
-            "--min-size",
-            type=click.IntRange(min=12),
-            help=f"Smallest face side searched for, in pixels. [default: {d.min_size}]",
-        ),
-        click.option(
-            "--threshold",
-            type=click.FloatRange(0, 1, min_open=True, max_open=True),
-            help=f"MTCNN O-Net threshold; raise it against false detections. [default: {d.threshold}]",
-        ),
-        click.option(
-            "--auto-downscale/--no-auto-downscale",
-            default=None,
-            help="Detect on a reduced copy of frames of 480p and larger (faster). [default: off]",
-        ),
-        click.option(
-            "--min-face-area",
-            type=click.IntRange(min=0),
-            help=f"Skip faces whose box is smaller (pixels^2). [default: {d.min_face_area}]",
-        ),
-        click.option(
-            "--several-faces",
-            type=click.Choice(["skip", "all"]),
-            help="Frames with several faces: skip them, or keep every face. [default: skip]",
-        ),
-        click.option(
-            "--reference",
-            type=click.Path(exists=True, dir_okay=False),
-            help="Photo of the person to keep; other faces are ignored.",
-        ),
-        click.option(
-            "--mask-method",
-            type=click.Choice(["dlib", "rect"]),
-            help="Eye masks from dlib's 68 landmarks, or MTCNN rectangles. [default: dlib]",
-        ),
-        click.option("--overwrite", is_flag=True, help="Replace a previous result in the output folder."),
-        click.option("--quiet", is_flag=True, help="No progress bar."),
-    ]
+def _option(cls: type, name: str, *flags: str, **kwargs):
+    """A click option for field ``name`` of config class ``cls``, its help and ``[default: ...]`` read from
+    the field. No click default: None means "not given", so that a --config file or the field decides."""
+    flags = flags or (f"--{name.replace('_', '-')}",)
+    if "/" in flags[0]:
+        kwargs.setdefault("default", None)  # an on/off flag not given is None, not off
+    return click.option(*flags, name, help=describe(cls, name), **kwargs)
+
+
+def _options(fn, options: list):
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _extract_config(config_file: Path | None, **fields) -> ExtractConfig:
+def _extract_options(fn):
+    """Options shared by extract and prepare; each maps to one ExtractConfig field."""
+    e = ExtractConfig
+    return _options(
+        fn,
+        [
+            click.option(
+                "--config",
+                "config_file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="YAML file of extract settings; options given here win.",
+            ),
+            _option(e, "every", type=click.IntRange(min=1)),
+            _option(e, "size", type=click.IntRange(32, 1024)),
+            _option(e, "min_size", type=click.IntRange(min=12)),
+            _option(
+                e,
+                "detection_threshold",
+                "--detection-threshold",
+                "--threshold",
+                type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            ),
+            _option(e, "auto_downscale", "--auto-downscale/--no-auto-downscale"),
+            _option(e, "min_face_area", type=click.IntRange(min=0)),
+            _option(e, "several_faces", type=click.Choice(["skip", "all"])),
+            _option(e, "reference", type=click.Path(exists=True, dir_okay=False)),
+            _option(e, "mask_method", type=click.Choice(["dlib", "rect"])),
+            click.option("--overwrite", is_flag=True, help="Replace a previous result in the output folder."),
+            click.option("--quiet", is_flag=True, help="No progress bar."),
+        ],
+    )
+
+
+def _load(cls: type, config_file: Path | None, fields: dict, defaults: dict | None = None):
+    """``cls`` from ``defaults`` < a YAML file (if given) < the options given here (None: not given)."""
     fields = {k: v for k, v in fields.items() if v is not None}
     if config_file is not None:
-        return load_config(ExtractConfig, config_file, **fields)
+        return load_config(cls, config_file, defaults, **fields)
     try:
-        return ExtractConfig(**fields)
+        return cls(**(defaults or {}) | fields)
     except ValueError as exc:
         raise UserError(f"invalid option {exc}") from exc
+
+
+def _extract_config(config_file: Path | None, **fields) -> ExtractConfig:
+    return _load(ExtractConfig, config_file, fields)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -230,45 +229,27 @@ previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every ite
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML with model:, train:, losses: sections; options given here win.",
 )
-@click.option("--iterations", type=click.IntRange(min=1), help="Total iterations. [default: 40000]")
+@_option(TrainConfig, "iterations", type=click.IntRange(min=1))
 @click.option("--stop-after", type=click.IntRange(min=1), help="Stop this session after N iterations (resume later).")
-@click.option("--resolution", type=click.Choice(["64", "128", "256"]), help="Face size. [default: 64]")
-@click.option("--capacity", type=click.Choice(["lite", "standard"]), help="Network width. [default: lite]")
-@click.option(
-    "--norm",
-    type=click.Choice(["none", "instancenorm", "layernorm", "groupnorm", "batchnorm", "hybrid"]),
-    help="Normalisation (the original's semantics). [default: hybrid]",
-)
-@click.option("--self-attention/--no-self-attention", default=None, help="SAGAN blocks. [default: on]")
-@click.option("--batch-size", type=click.IntRange(min=2), help="Faces per person per iteration (even). [default: 8]")
-@click.option("--schedule", type=click.Choice(["train", "colab"]), help="Loss schedule preset. [default: train]")
-@click.option(
-    "--gan",
-    type=click.Choice(["mixup_lsgan", "relativistic_avg_lsgan"]),
-    help="Adversarial loss. [default: mixup_lsgan]",
-)
-@click.option(
-    "--perceptual", type=click.Choice(["dlib", "vggface2", "none"]), help="Perceptual-loss network. [default: dlib]"
-)
-@click.option(
-    "--perceptual-weights",
-    type=click.Path(exists=True, dir_okay=False),
-    help="rcmalli_vggface_tf_notop_resnet50.h5, for --perceptual vggface2.",
-)
-@click.option("--lr-g", type=click.FloatRange(0, min_open=True), help="Generator learning rate. [default: 1e-4]")
-@click.option("--lr-d", type=click.FloatRange(0, min_open=True), help="Discriminator learning rate. [default: 2e-4]")
-@click.option("--cycle-loss/--no-cycle-loss", default=None, help="The original's optional cycle loss. [default: off]")
-@click.option("--motion-blur/--no-motion-blur", default=None, help="Motion-blur augmentation. [default: off]")
-@click.option(
-    "--part-augmentation/--no-part-augmentation",
-    default=None,
-    help="Mix in the part-swapped A faces of `augment-parts`. [default: off]",
-)
-@click.option("--display-every", type=click.IntRange(min=1), help="Losses, previews, checkpoint. [default: 300]")
-@click.option("--backup-every", type=click.IntRange(min=1), help="Kept checkpoint copies. [default: 5000]")
-@click.option("--workers", type=click.IntRange(min=-1), help="Data-loading processes; -1 = cores - 1. [default: -1]")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), help="[default: auto]")
-@click.option("--seed", type=int, help="Seed of initialisation, data order, augmentation. [default: 0]")
+@_option(ModelConfig, "resolution", type=click.Choice(["64", "128", "256"]))
+@_option(ModelConfig, "capacity", type=click.Choice(["lite", "standard"]))
+@_option(ModelConfig, "norm", type=click.Choice(NORMS))
+@_option(ModelConfig, "self_attention", "--self-attention/--no-self-attention")
+@_option(TrainConfig, "batch_size", type=click.IntRange(min=2))
+@_option(TrainConfig, "schedule", type=click.Choice(["train", "colab"]))
+@_option(TrainConfig, "gan", type=click.Choice(["mixup_lsgan", "relativistic_avg_lsgan"]))
+@_option(TrainConfig, "perceptual", type=click.Choice(["dlib", "vggface2", "none"]))
+@_option(TrainConfig, "perceptual_weights", type=click.Path(exists=True, dir_okay=False))
+@_option(TrainConfig, "lr_g", type=click.FloatRange(0, min_open=True))
+@_option(TrainConfig, "lr_d", type=click.FloatRange(0, min_open=True))
+@_option(TrainConfig, "cycle_loss", "--cycle-loss/--no-cycle-loss")
+@_option(TrainConfig, "motion_blur", "--motion-blur/--no-motion-blur")
+@_option(TrainConfig, "part_augmentation", "--part-augmentation/--no-part-augmentation")
+@_option(TrainConfig, "display_every", type=click.IntRange(min=1))
+@_option(TrainConfig, "backup_every", type=click.IntRange(min=1))
+@_option(TrainConfig, "workers", type=click.IntRange(min=-1))
+@_option(TrainConfig, "device", type=click.Choice(["auto", "cpu", "cuda", "mps"]))
+@_option(TrainConfig, "seed", type=int)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, quiet: bool, **options) -> None:
     """Train the face-swap model on the faces of two people (resumable)."""
@@ -314,103 +295,56 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output video (.mp4) for a video, image (.png, .jpg) for an image.",
 )
-@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB", show_default=True)
 @click.option(
-    "--output-type",
-    type=click.Choice(["single", "combined", "triple"]),
-    default="combined",
-    show_default=True,
-    help="result | source+result | source+result+mask map.",
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML of convert settings (ConverterConfig fields, e.g. a saved OUT.convert.yaml); options given here win.",
 )
-@click.option(
-    "--color-correction",
-    type=click.Choice(["hist_match", "adain", "adain_xyz", "none"]),
-    default="hist_match",
-    show_default=True,
+@_option(ConverterConfig, "direction", type=click.Choice(["AtoB", "BtoA"]))
+@_option(ConverterConfig, "output_type", type=click.Choice(["single", "combined", "triple"]))
+@_option(ConverterConfig, "color_correction", type=click.Choice(["hist_match", "adain", "adain_xyz", "none"]))
+@_option(
+    ConverterConfig, "segmentation", type=click.Choice(["none", "eyes", "nose", "mouth", "eyes_and_mouth", "face"])
 )
-@click.option(
-    "--segmentation",
-    type=click.Choice(["none", "eyes", "nose", "mouth", "eyes_and_mouth", "face"]),
-    default="none",
-    show_default=True,
-    help="Replace only these parts of the face.",
-)
-@click.option(
-    "--roi-coverage",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.9,
-    show_default=True,
-    help="Central part of the aligned face that is replaced.",
-)
-@click.option("--smoothing/--no-smoothing", default=True, show_default=True, help="Smooth faces over time.")
-@click.option("--kalman/--no-kalman", default=True, show_default=True, help="Kalman filter, or a moving average.")
-@click.option("--kf-noise", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True)
-@click.option("--moving-average-coef", type=click.FloatRange(0, 1), default=0.65, show_default=True)
-@click.option("--detection-threshold", type=click.FloatRange(0, 1), default=0.8, show_default=True)
-@click.option("--min-face-area", type=click.IntRange(min=0), default=35 * 35, show_default=True)
-@click.option(
-    "--auto-downscale/--no-auto-downscale",
-    default=False,
-    show_default=True,
-    help="Detect on a reduced copy of large frames (faster).",
-)
-@click.option(
-    "--full-detection-every",
-    type=click.IntRange(min=1),
-    default=8,
-    show_default=True,
-    help="Search the whole frame every N frames; in between, only near the last frame's faces (5x faster). "
-    "1: every frame, as the original; new faces then appear without delay.",
-)
-@click.option("--enhance", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Contrast boost.")
+@_option(ConverterConfig, "roi_coverage", type=click.FloatRange(0, 1, min_open=True, max_open=True))
+@_option(ConverterConfig, "use_smoothed_bbox", "--smoothing/--no-smoothing")
+@_option(ConverterConfig, "use_kalman_filter", "--kalman/--no-kalman")
+@_option(ConverterConfig, "kf_noise_coef", "--kf-noise", type=click.FloatRange(0, min_open=True))
+@_option(ConverterConfig, "bbox_moving_avg_coef", "--moving-average-coef", type=click.FloatRange(0, 1))
+@_option(ConverterConfig, "detection_threshold", type=click.FloatRange(0, 1))
+@_option(ConverterConfig, "min_face_area", type=click.IntRange(min=0))
+@_option(ConverterConfig, "min_size", type=click.IntRange(min=12))
+@_option(ConverterConfig, "auto_downscale", "--auto-downscale/--no-auto-downscale")
+@_option(ConverterConfig, "full_detection_every", type=click.IntRange(min=1))
+@_option(ConverterConfig, "enhance", type=click.FloatRange(0, 1))
 @click.option("--reference", type=click.Path(exists=True, dir_okay=False), help="Swap only this person's face.")
 @click.option("--start", type=click.FloatRange(min=0), default=0.0, help="Seconds into the video.")
 @click.option("--end", type=click.FloatRange(min=0), help="Seconds into the video.")
-@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True, help="H.264 quality (lower: better).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True)
+@_option(ConverterConfig, "crf", type=click.IntRange(0, 51))
+@_option(ConverterConfig, "device", type=click.Choice(["auto", "cpu", "cuda", "mps"]))
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def convert(
     source: Path,
     model_path: Path,
     out_path: Path,
-    smoothing: bool,
-    kalman: bool,
-    kf_noise: float,
-    moving_average_coef: float,
-    detection_threshold: float,
-    auto_downscale: bool,
+    config_file: Path | None,
     reference,
     start: float,
     end,
-    crf: int,
-    device: str,
     quiet: bool,
     **fields,
 ) -> None:
     """Swap the faces of SOURCE (a video or an image) with a trained model."""
     from faceswap_gan.convert import convert_image, convert_video
-    from faceswap_gan.converter import ConverterConfig
     from faceswap_gan.io.media import IMAGE_EXTENSIONS
 
-    try:
-        config = ConverterConfig(
-            image_shape=None,
-            use_smoothed_bbox=smoothing,
-            use_kalman_filter=kalman,
-            kf_noise_coef=kf_noise,
-            bbox_moving_avg_coef=moving_average_coef,
-            detection_threshold=detection_threshold,
-            use_auto_downscaling=auto_downscale,
-            **fields,
-        )
-    except ValueError as exc:
-        raise UserError(f"invalid option {exc}") from exc
+    # The model's resolution unless a config file says otherwise.
+    config = _load(ConverterConfig, config_file, fields, defaults={"image_shape": None})
     if source.suffix.lower() in IMAGE_EXTENSIONS:
-        summary = convert_image(source, model_path, out_path, config, reference, device)
+        summary = convert_image(source, model_path, out_path, config, reference)
     else:
-        summary = convert_video(
-            source, model_path, out_path, config, start, end, crf, reference, not quiet, device=device
-        )
+        summary = convert_video(source, model_path, out_path, config, start, end, reference, not quiet)
     click.echo(f"{source}: {summary.describe()}")
     click.echo(f"written {out_path}")
 

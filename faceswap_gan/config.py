@@ -1,5 +1,6 @@
 """Run configurations: frozen dataclasses, one per stage, validated on construction, saved as YAML
-next to their outputs. Each field's comment is its documentation (the CLI help repeats it)."""
+next to their outputs. Each field is a ``setting`` with its one-line doc: the one owner of that knob's
+name and default, which the CLI reads for its options and help."""
 
 from __future__ import annotations
 
@@ -25,25 +26,52 @@ def _check(ok: bool, field: str, message: str) -> None:
         raise ValueError(f"{field}: {message}")
 
 
+def setting(default: Any, doc: str) -> Any:
+    """A config field with its one-line doc: the field is the setting's one owner, and the CLI builds its
+    option's help and ``[default: ...]`` from it (``describe``)."""
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("mutable defaults are not settings; use a tuple")
+    return dataclasses.field(default=default, metadata={"doc": doc})
+
+
+def describe(cls: type, name: str) -> str:
+    """The help of field ``name`` of config class ``cls``: its doc and its default."""
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    default = field.default
+    shown = (
+        {True: "on", False: "off", None: "none"}.get(default, default) if not isinstance(default, float) else default
+    )
+    shown = getattr(shown, "value", shown)  # enums by their value
+    doc = field.metadata.get("doc", "")
+    return f"{doc[0].upper()}{doc[1:]}. [default: {shown}]" if doc else f"[default: {shown}]"
+
+
 @dataclass(frozen=True)
 class ExtractConfig:
-    every: int = 6  # keep every N-th frame of a video (the original's save_interval)
-    size: int = 256  # side of the aligned faces and eye masks, in pixels
-    min_size: int = 30  # smallest face side MTCNN searches for, in pixels (the notebook's minsize)
-    threshold: float = 0.9  # MTCNN's O-Net threshold; the original's Colab extraction uses 0.9 (spec §4.5)
-    factor: float = 0.709  # MTCNN pyramid scale step
-    auto_downscale: bool = False  # detect on a reduced copy of frames of 480p and larger
-    min_face_area: int = 25 * 25  # faces with a smaller box (pixels^2) are skipped as too small
-    several_faces: str = "skip"  # frames with several faces: "skip" them, or keep "all" faces
-    reference: str | None = None  # photo of the person to keep; other faces are ignored
-    mask_method: str = "dlib"  # eye masks: "dlib" (68 landmarks, rectangles where they fail) or "rect"
-    batch_size: int = 8  # frames detected together
+    every: int = setting(6, "keep every N-th frame of a video (the original's save_interval)")
+    size: int = setting(256, "side of the aligned faces and eye masks, in pixels")
+    min_size: int = setting(30, "smallest face side searched for, in pixels (the original notebook's minsize)")
+    # Stricter than conversion's 0.8: a false face in the training data costs more than a missed frame.
+    detection_threshold: float = setting(
+        0.9, "MTCNN's O-Net threshold; raise it against false detections, lower it if faces are missed"
+    )
+    factor: float = setting(0.709, "MTCNN's pyramid scale step")
+    auto_downscale: bool = setting(False, "detect on a reduced copy of frames of 480p and larger (faster)")
+    min_face_area: int = setting(25 * 25, "skip faces whose box is smaller (pixels^2)")
+    several_faces: str = setting("skip", "frames with several faces: skip them, or keep all faces")
+    reference: str | None = setting(None, "photo of the person to keep; other faces are ignored")
+    mask_method: str = setting("dlib", "eye masks from dlib's 68 landmarks (rectangles where they fail), or rectangles")
+    batch_size: int = setting(8, "frames detected together")
 
     def __post_init__(self) -> None:
         _check(self.every >= 1, "every", f"must be >= 1, got {self.every}")
         _check(32 <= self.size <= 1024, "size", f"must be in [32, 1024], got {self.size}")
         _check(self.min_size >= 12, "min_size", f"must be >= 12 (P-Net's window), got {self.min_size}")
-        _check(0.0 < self.threshold < 1.0, "threshold", f"must be in (0, 1), got {self.threshold}")
+        _check(
+            0.0 < self.detection_threshold < 1.0,
+            "detection_threshold",
+            f"must be in (0, 1), got {self.detection_threshold}",
+        )
         _check(0.1 <= self.factor < 1.0, "factor", f"must be in [0.1, 1), got {self.factor}")
         _check(self.min_face_area >= 0, "min_face_area", f"must be >= 0, got {self.min_face_area}")
         _check(
@@ -59,14 +87,23 @@ class ExtractConfig:
         _check(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
 
 
+def _plain(value: Any) -> Any:
+    """Enums by their value, tuples as lists: what ``yaml.safe_dump`` can write."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return getattr(value, "value", value)
+
+
 def save_config(config: Any, path: str | os.PathLike) -> None:
     """Write a config dataclass as YAML (atomically)."""
     with atomic_write(path) as tmp:
-        tmp.write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False))
+        tmp.write_text(yaml.safe_dump(_plain(dataclasses.asdict(config)), sort_keys=False))
 
 
-def load_config(cls: type[T], path: str | os.PathLike, **overrides: Any) -> T:
-    """Read a YAML config of ``cls``; ``overrides`` that are not None win over the file."""
+def load_config(cls: type[T], path: str | os.PathLike, defaults: dict | None = None, **overrides: Any) -> T:
+    """Read a YAML config of ``cls`` over ``defaults``; ``overrides`` that are not None win over the file."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text()) or {}
@@ -78,7 +115,7 @@ def load_config(cls: type[T], path: str | os.PathLike, **overrides: Any) -> T:
     unknown = set(data) - known
     if unknown:
         raise UserError(f"{path}: unknown config field(s) {', '.join(sorted(unknown))}")
-    data.update({k: v for k, v in overrides.items() if v is not None})
+    data = (defaults or {}) | data | {k: v for k, v in overrides.items() if v is not None}
     try:
         return cls(**data)
     except (TypeError, ValueError) as exc:
@@ -89,10 +126,10 @@ def load_config(cls: type[T], path: str | os.PathLike, **overrides: Any) -> T:
 class ModelConfig:
     """The architecture; saved inside every checkpoint so a model is rebuilt from the file alone."""
 
-    resolution: int = 64  # face size the model sees and produces: 64, 128 or 256
-    capacity: str = "lite"  # "standard" (the original's default) or "lite" (half the widths, nearest upsampling)
-    norm: str = "hybrid"  # none, instancenorm, layernorm, groupnorm, batchnorm, hybrid (spec §1.2 semantics)
-    self_attention: bool = True  # SAGAN blocks in encoder, decoders and discriminators
+    resolution: int = setting(64, "face size the model sees and produces: 64, 128 or 256")
+    capacity: str = setting("lite", "network width: standard (the original's) or lite (half the widths)")
+    norm: str = setting("hybrid", "normalisation, with the original's semantics (spec §1.2)")
+    self_attention: bool = setting(True, "SAGAN blocks in encoder, decoders and discriminators")
 
     def __post_init__(self) -> None:
         _check(self.resolution in (64, 128, 256), "resolution", f"must be 64, 128 or 256, got {self.resolution}")
@@ -109,11 +146,11 @@ class ModelConfig:
 class LossWeights:
     """The original's ``loss_weights`` (spec §2.8)."""
 
-    w_D: float = 0.1  # generator adversarial weight  # noqa: N815 - the original's name
-    w_recon: float = 1.0  # L1 reconstruction and deep supervision
-    w_edge: float = 0.1  # edge loss
-    w_eyes: float = 30.0  # eye-region L1 and eye-region edge terms
-    w_pl: tuple[float, float, float, float] = (0.01, 0.1, 0.3, 0.1)  # perceptual taps, deepest first
+    w_D: float = setting(0.1, "generator adversarial weight")  # noqa: N815 - the original's name
+    w_recon: float = setting(1.0, "L1 reconstruction and deep supervision")
+    w_edge: float = setting(0.1, "edge loss")
+    w_eyes: float = setting(30.0, "eye-region L1 and eye-region edge terms")
+    w_pl: tuple[float, float, float, float] = setting((0.01, 0.1, 0.3, 0.1), "perceptual taps, deepest first")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "w_pl", tuple(float(w) for w in self.w_pl))
@@ -124,25 +161,25 @@ class LossWeights:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    iterations: int = 40000  # total iterations; the loss schedule is scaled to it
-    batch_size: int = 8  # faces per person per iteration
-    schedule: str = "train"  # loss schedule: "train" (the train notebook's) or "colab" (the Colab demo's)
-    gan: str = "mixup_lsgan"  # adversarial loss: "mixup_lsgan" or "relativistic_avg_lsgan"
-    perceptual: str = "dlib"  # perceptual backbone: "dlib", "vggface2" (needs perceptual_weights) or "none"
-    perceptual_weights: str | None = None  # rcmalli_vggface_tf_notop_resnet50.h5 for "vggface2"
-    perceptual_before_activation: bool = False  # tap residual sums before their ReLU (the Colab choice)
-    cycle_loss: bool = False  # the original's optional cycle-consistency loss (weight 10)
-    lr_d: float = 2e-4  # discriminator learning rate (times the schedule's lr_factor)
-    lr_g: float = 1e-4  # generator learning rate (times the schedule's lr_factor)
-    display_every: int = 300  # iterations between loss rows, previews and checkpoints
-    backup_every: int = 5000  # iterations between kept checkpoint copies
-    prob_colour_match: float = 0.5  # probability of the random colour-match augmentation
-    motion_blur: bool = False  # motion-blur augmentation (recommended for faces from videos)
-    eye_masks: bool = True  # use the eye masks of the data folder (zeros otherwise)
-    part_augmentation: bool = False  # mix the part-swapped faces of `augment-parts` (face_src_aug) into A's faces
-    seed: int = 0  # everything random (initialisation, data, mixup) derives from it
-    workers: int = -1  # data-loading processes; -1 = one per spare CPU core (at least 1)
-    device: str = "auto"  # auto, cpu, cuda or mps
+    iterations: int = setting(40000, "total iterations; the loss schedule is scaled to it")
+    batch_size: int = setting(8, "faces per person per iteration (even)")
+    schedule: str = setting("train", "loss schedule: the train notebook's or the Colab demo's")
+    gan: str = setting("mixup_lsgan", "adversarial loss")
+    perceptual: str = setting("dlib", "perceptual-loss network (vggface2 needs perceptual_weights)")
+    perceptual_weights: str | None = setting(None, "rcmalli_vggface_tf_notop_resnet50.h5, for perceptual vggface2")
+    perceptual_before_activation: bool = setting(False, "tap residual sums before their ReLU (the Colab choice)")
+    cycle_loss: bool = setting(False, "the original's optional cycle-consistency loss (weight 10)")
+    lr_d: float = setting(2e-4, "discriminator learning rate (times the schedule's lr_factor)")
+    lr_g: float = setting(1e-4, "generator learning rate (times the schedule's lr_factor)")
+    display_every: int = setting(300, "iterations between loss rows, previews and checkpoints")
+    backup_every: int = setting(5000, "iterations between kept checkpoint copies")
+    prob_colour_match: float = setting(0.5, "probability of the random colour-match augmentation")
+    motion_blur: bool = setting(False, "motion-blur augmentation (recommended for faces from videos)")
+    eye_masks: bool = setting(True, "use the eye masks of the data folder (zeros otherwise)")
+    part_augmentation: bool = setting(False, "mix in the part-swapped A faces of `augment-parts` (face_src_aug)")
+    seed: int = setting(0, "seed of everything random: initialisation, data order, augmentation, mixup")
+    workers: int = setting(-1, "data-loading processes; -1: one per spare CPU core (at least 1)")
+    device: str = setting("auto", "where to compute: auto, cpu, cuda or mps")
 
     def __post_init__(self) -> None:
         _check(self.iterations >= 1, "iterations", f"must be >= 1, got {self.iterations}")

@@ -20,9 +20,11 @@ from typing import TypeVar
 import numpy as np
 from tqdm import tqdm
 
+from faceswap_gan.compositing.layouts import LAYOUTS
 from faceswap_gan.compositing.swapper import PreparedFace, composite, finish, prepare
 from faceswap_gan.compositing.thread_map import ordered_map, split_cores
-from faceswap_gan.converter import ConverterConfig, ImageOutputType
+from faceswap_gan.config import save_config
+from faceswap_gan.converter import ConverterConfig
 from faceswap_gan.errors import UserError
 from faceswap_gan.faces.detector import DetectorSettings, MTCNNDetector, VideoDetector
 from faceswap_gan.faces.dlib_models import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
@@ -37,7 +39,6 @@ T = TypeVar("T")
 U = TypeVar("U")
 
 RENDER_WORKERS = 4  # threads that swap batches side by side, at most: on two cores two (measured: one was slower)
-MASK_BACKDROP = 0.15  # the mask map shows the frame faintly behind the masks, as the original
 
 
 @dataclass
@@ -73,13 +74,12 @@ class _Rendered:
     faces: list[int]  # faces swapped in each frame
 
 
-class _Pipeline:
-    """The per-frame work, shared by videos and images."""
+class FramePipeline:
+    """The per-frame work, shared by videos and images: ``locate`` (in video order) then ``render`` (any order).
+    ``config.image_shape`` None is resolved to the model's resolution (``self.config``)."""
 
-    def __init__(
-        self, model_path: str | os.PathLike, config: ConverterConfig, reference: str | None, device: str = "auto"
-    ) -> None:
-        self.model = load_model(model_path, setup_runtime(device).device)
+    def __init__(self, model_path: str | os.PathLike, config: ConverterConfig, reference: str | None = None) -> None:
+        self.model = load_model(model_path, setup_runtime(config.device).device)
         r = self.model.config.resolution
         if config.image_shape is None:
             config = dataclasses.replace(config, image_shape=(r, r, 3))
@@ -90,7 +90,9 @@ class _Pipeline:
             )
         self.config = config
         self.detector = MTCNNDetector(
-            DetectorSettings(20, config.detection_threshold, 0.709, config.use_auto_downscaling, config.min_face_area)
+            DetectorSettings(
+                config.min_size, config.detection_threshold, config.factor, config.auto_downscale, config.min_face_area
+            )
         )
         self.video_detector = VideoDetector(self.detector, config.full_detection_every)
         self.tracker = FaceTracker(
@@ -130,7 +132,7 @@ class _Pipeline:
         images = []
         for frame, faces in zip(frames, swapped, strict=True):
             result, alpha = composite(frame.image, faces, self.config.enhance) if faces else (frame.image, None)
-            images.append(layout(frame.image, result, alpha, self.config.output_type))
+            images.append(LAYOUTS[self.config.output_type].compose(frame.image, result, alpha))
         return _Rendered(images, [len(faces) for faces in swapped])
 
     def _is_reference(self, track, image: np.ndarray, face) -> bool:
@@ -141,18 +143,6 @@ class _Pipeline:
         return track.extra["reference"]
 
 
-def layout(frame: np.ndarray, result: np.ndarray, alpha: np.ndarray | None, output_type: ImageOutputType) -> np.ndarray:
-    """SINGLE: result; COMBINED: [frame | result]; TRIPLE: [frame | result | masks over a faint frame]."""
-    if output_type == ImageOutputType.SINGLE:
-        return result
-    if output_type == ImageOutputType.COMBINED:
-        return np.hstack([frame, result])
-    mask = MASK_BACKDROP * frame.astype(np.float32)
-    if alpha is not None:
-        mask = mask + 255 * alpha[..., None]
-    return np.hstack([frame, result, np.clip(mask, 0, 255).astype(np.uint8)])
-
-
 def convert_video(
     source: str | os.PathLike,
     model_path: str | os.PathLike,
@@ -160,21 +150,19 @@ def convert_video(
     config: ConverterConfig,
     start: float = 0.0,
     end: float | None = None,
-    crf: int = 18,
     reference: str | None = None,
     progress: bool = True,
     batch_size: int = 4,
-    device: str = "auto",
 ) -> ConvertSummary:
-    """``source`` video -> ``out_path`` video of the same frame rate, with the source's sound."""
+    """``source`` video -> ``out_path`` video of the same frame rate, with the source's sound; the resolved
+    settings beside it (``settings_path``)."""
     began, summary = time.perf_counter(), ConvertSummary()
     # 1. Inputs first: the video, the model, the settings.
     info = probe_video(source)
     if end is not None and end <= start:
         raise UserError(f"--end ({end}) must be after --start ({start})")
-    pipeline = _Pipeline(model_path, config, reference, device)
-    panels = {ImageOutputType.SINGLE: 1, ImageOutputType.COMBINED: 2, ImageOutputType.TRIPLE: 3}[config.output_type]
-    width, height = panels * info.width, info.height
+    pipeline = FramePipeline(model_path, config, reference)
+    width, height = LAYOUTS[config.output_type].panels * info.width, info.height
     audio_rate = info.audio_rate
     expected = round(((end if end is not None else info.duration) - start) * info.fps)
 
@@ -197,7 +185,7 @@ def convert_video(
     workers, threads = split_cores(RENDER_WORKERS)
     located = ordered_map(batches(), _carrying(pipeline.locate))
     bar = tqdm(total=max(expected, 0), desc="convert", unit="frame", disable=not progress)
-    with VideoWriter(out_path, info.fps, width + width % 2, height + height % 2, crf, audio_rate) as writer:
+    with VideoWriter(out_path, info.fps, width + width % 2, height + height % 2, config.crf, audio_rate) as writer:
         for rendered, audio in ordered_map(located, _carrying(pipeline.render), workers, threads):
             for item in audio:
                 writer.write_audio(item)
@@ -206,6 +194,7 @@ def convert_video(
             summary.count(rendered.faces)
             bar.update(len(rendered.images))
     bar.close()
+    save_config(pipeline.config, settings_path(out_path))
     summary.seconds = time.perf_counter() - began
     return summary
 
@@ -216,17 +205,24 @@ def convert_image(
     out_path: str | os.PathLike,
     config: ConverterConfig,
     reference: str | None = None,
-    device: str = "auto",
 ) -> ConvertSummary:
-    """One image -> ``out_path`` (format from its extension), written atomically."""
+    """One image -> ``out_path`` (format from its extension), written atomically; the settings beside it."""
     began, summary = time.perf_counter(), ConvertSummary()
     image = read_image(source)
-    pipeline = _Pipeline(model_path, config, reference, device)
+    pipeline = FramePipeline(model_path, config, reference)
     [result] = pipeline.run([Frame(0, 0.0, image, Path(source).stem)], summary)
     with atomic_write(out_path) as tmp:
         write_image(tmp, result)
+    save_config(pipeline.config, settings_path(out_path))
     summary.seconds = time.perf_counter() - began
     return summary
+
+
+def settings_path(out_path: str | os.PathLike) -> Path:
+    """Where the resolved settings of an output are saved: ``swapped.mp4`` -> ``swapped.mp4.convert.yaml``
+    (readable again with ``convert --config``)."""
+    out_path = Path(out_path)
+    return out_path.with_name(out_path.name + ".convert.yaml")
 
 
 def _carrying(fn: Callable[[T], U]) -> Callable[[tuple[T, list]], tuple[U, list]]:

@@ -8,8 +8,10 @@ config = ConverterConfig(image_shape=(64, 64, 3), color_correction=ColorCorrecti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
+
+from faceswap_gan.config import setting
 
 
 class ColorCorrectionType(str, Enum):
@@ -56,21 +58,39 @@ def _enum(cls: type[Enum], value, field: str):
 
 @dataclass(frozen=True)
 class ConverterConfig:
-    image_shape: tuple[int, int, int] | None = (64, 64, 3)  # the model's input; None: the checkpoint's
-    use_smoothed_bbox: bool = True  # smooth each face's box and landmarks over time
-    use_kalman_filter: bool = True  # Kalman filter; False: moving average with bbox_moving_avg_coef
-    use_auto_downscaling: bool = False  # detect on a reduced copy of frames of 480p and larger
-    full_detection_every: int = 8  # whole-frame detection every N frames, near the last faces between; 1: always
-    bbox_moving_avg_coef: float = 0.65  # weight of the previous position in the moving average
-    min_face_area: int = 35 * 35  # faces with a smaller box (pixels^2) are left as they are
-    kf_noise_coef: float = 1e-3  # Kalman process noise: x10 if the face lags behind, /10 if it jitters
-    color_correction: ColorCorrectionType = ColorCorrectionType.HISTMATCH
-    detection_threshold: float = 0.8  # MTCNN's O-Net threshold: lower if faces are missed, raise against false ones
-    roi_coverage: float = 0.9  # central part of the aligned face given to the model (0.85-0.95 suggested)
-    enhance: float = 0.0  # contrast boost of the changed region (0-0.4 suggested)
-    output_type: ImageOutputType = ImageOutputType.COMBINED
-    direction: TransformDirection = TransformDirection.AtoB
-    segmentation: SegmentationType = SegmentationType.NONE
+    """Everything ``convert`` can be told, with the original's names where it had the setting (its
+    ``use_auto_downscaling`` and ``detec_threshold`` are ``auto_downscale`` and ``detection_threshold``
+    here, the names ``extract`` uses). Saved beside every output as ``<output>.convert.yaml``."""
+
+    image_shape: tuple[int, int, int] | None = setting(
+        (64, 64, 3), "the model's input (R, R, 3); None: the checkpoint's"
+    )
+    use_smoothed_bbox: bool = setting(True, "smooth each face's box and landmarks over time")
+    use_kalman_filter: bool = setting(True, "Kalman filter; off: a moving average with bbox_moving_avg_coef")
+    auto_downscale: bool = setting(False, "detect on a reduced copy of frames of 480p and larger (faster)")
+    full_detection_every: int = setting(
+        8, "search the whole frame every N frames, only near the last faces between (5x faster); 1: every frame"
+    )
+    bbox_moving_avg_coef: float = setting(0.65, "weight of the previous position in the moving average")
+    min_size: int = setting(20, "smallest face side searched for, in pixels of the (downscaled) frame")
+    factor: float = setting(0.709, "MTCNN's pyramid scale step")
+    min_face_area: int = setting(35 * 35, "faces with a smaller box (pixels^2) are left as they are")
+    kf_noise_coef: float = setting(1e-3, "Kalman process noise: x10 if the face lags behind, /10 if it jitters")
+    color_correction: ColorCorrectionType = setting(ColorCorrectionType.HISTMATCH, "colour correction of the new face")
+    detection_threshold: float = setting(
+        0.8, "MTCNN's O-Net threshold: lower it if faces are missed, raise it against false ones"
+    )
+    roi_coverage: float = setting(0.9, "central part of the aligned face that is replaced (0.85-0.95 suggested)")
+    enhance: float = setting(0.0, "contrast boost of the changed region (0-0.4 suggested)")
+    output_type: ImageOutputType = setting(
+        ImageOutputType.COMBINED, "the result, source | result, or source | result | mask map"
+    )
+    direction: TransformDirection = setting(
+        TransformDirection.AtoB, "AtoB puts B's face on the faces of A (decoder B), BtoA the reverse"
+    )
+    segmentation: SegmentationType = setting(SegmentationType.NONE, "replace only these parts of the face")
+    crf: int = setting(18, "H.264 quality of a video output, 0-51 (lower: better, larger)")
+    device: str = setting("auto", "where the model runs: auto, cpu, cuda or mps")
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -91,10 +111,15 @@ class ConverterConfig:
             "min_face_area": self.min_face_area >= 0,
             "enhance": 0 <= self.enhance <= 1,
             "full_detection_every": self.full_detection_every >= 1,
+            "min_size": self.min_size >= 12,
+            "factor": 0.1 <= self.factor < 1,
+            "crf": 0 <= self.crf <= 51,
+            "device": self.device in ("auto", "cpu", "cuda", "mps"),
         }
         ranges = {"bbox_moving_avg_coef": "[0, 1]", "detection_threshold": "[0, 1]", "roi_coverage": "(0, 1)",
                   "kf_noise_coef": "> 0", "min_face_area": ">= 0", "enhance": "[0, 1]",
-                  "full_detection_every": ">= 1"}  # fmt: skip
+                  "full_detection_every": ">= 1", "min_size": ">= 12 (P-Net's window)", "factor": "[0.1, 1)",
+                  "crf": "[0, 51]", "device": "auto, cpu, cuda, mps"}  # fmt: skip
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"{name}: must be in {ranges[name]}, got {getattr(self, name)}")
@@ -102,3 +127,12 @@ class ConverterConfig:
     @property
     def resolution(self) -> int | None:
         return None if self.image_shape is None else self.image_shape[0]
+
+    def to_dict(self) -> dict:
+        """Plain values (enums by value, tuples as lists): what YAML and JSON can hold."""
+        return {
+            f.name: (lambda v: v.value if isinstance(v, Enum) else list(v) if isinstance(v, tuple) else v)(
+                getattr(self, f.name)
+            )
+            for f in fields(self)
+        }

@@ -28,6 +28,7 @@ from faceswap_gan.faces.dlib_models import SAME_PERSON_DISTANCE, face_descriptor
 from faceswap_gan.faces.masks import eye_mask, eye_mask_rectangles
 from faceswap_gan.io.alignments_file import write_alignments
 from faceswap_gan.io.atomic import publish_folder
+from faceswap_gan.io.layout import SIDES, DataFolder, ExtractFolder
 from faceswap_gan.io.media import (
     Frame,
     count_source,
@@ -77,18 +78,18 @@ def extract_faces(
     progress: bool = True,
 ) -> ExtractSummary:
     """Video or image folder -> ``out_dir/faces/...``, ``out_dir/alignments.json``, ``out_dir/extract_config.yaml``."""
-    out_dir = Path(out_dir)
+    out_dir, folder = Path(out_dir), ExtractFolder(out_dir)
     # 1. Check the input and the destination before any work.
     count_source(source, config.every)
-    _claim(out_dir, ["faces", "alignments.json"], overwrite)
+    _claim(out_dir, [folder.faces.name, folder.alignments.name], overwrite)
     # 2. Extract into a staging folder.
-    staging = out_dir / ".faces.partial"
-    outputs = _Outputs(staging / "aligned_faces", staging / "binary_masks_eyes", staging / "raw_faces")
+    staging = out_dir / f".{folder.faces.name}.partial"
+    outputs = _Outputs(staging / folder.ALIGNED, staging / folder.MASKS, staging / folder.RAW)
     summary, frames = _run(source, outputs, config, MTCNNDetector(_detector_settings(config)), progress)
     # 3. Publish: the new result replaces the old one only now that it is complete.
-    publish_folder(staging, out_dir / "faces")
-    write_alignments(out_dir / "alignments.json", _alignments(source, config, frames))
-    save_config(config, out_dir / "extract_config.yaml")
+    publish_folder(staging, folder.faces)
+    write_alignments(folder.alignments, _alignments(source, config, frames))
+    save_config(config, folder.settings)
     return summary
 
 
@@ -102,35 +103,30 @@ def prepare_dataset(
 ) -> dict[str, ExtractSummary]:
     """Two people's videos (or image folders) -> the training layout: ``face_src/``, ``face_dst/``,
     ``binary_masks/face_{src,dst}_eyes/`` (mask names equal face names), ``alignments_{src,dst}.json``."""
-    data_dir = Path(data_dir)
-    sides = {"src": src, "dst": dst}
+    data_dir, folder = Path(data_dir), DataFolder(data_dir)
+    sides = dict(zip(SIDES, (src, dst), strict=True))
     for source in sides.values():
         count_source(source, config.every)
-    _claim(
-        data_dir,
-        [p for s in sides for p in (f"face_{s}", f"binary_masks/face_{s}_eyes", f"alignments_{s}.json")],
-        overwrite,
-    )
+    _claim(data_dir, [p for s in sides for p in folder.parts(s)], overwrite)
     detector = MTCNNDetector(_detector_settings(config))
     summaries = {}
     for side, source in sides.items():
-        staging = data_dir / f".face_{side}.partial"
+        staging = data_dir / f".{folder.faces(side).name}.partial"
         outputs = _Outputs(staging / "faces", staging / "masks")
         summaries[side], frames = _run(source, outputs, config, detector, progress, label=side)
-        publish_folder(outputs.aligned, data_dir / f"face_{side}")
-        publish_folder(outputs.masks, data_dir / "binary_masks" / f"face_{side}_eyes")
+        publish_folder(outputs.aligned, folder.faces(side))
+        publish_folder(outputs.masks, folder.masks(side))
         shutil.rmtree(staging, ignore_errors=True)
-        write_alignments(data_dir / f"alignments_{side}.json", _alignments(source, config, frames))
-    save_config(config, data_dir / "extract_config.yaml")
+        write_alignments(folder.alignments(side), _alignments(source, config, frames))
+    save_config(config, folder.settings)
     return summaries
 
 
 def compute_masks(data_dir: str | os.PathLike, method: str = "dlib", progress: bool = True) -> dict[str, int]:
     """(Re)compute eye masks for every face folder found under ``data_dir`` (training or extract layout).
     Returns how many masks each face folder got."""
-    data_dir = Path(data_dir)
-    pairs = [(data_dir / f"face_{s}", data_dir / "binary_masks" / f"face_{s}_eyes") for s in ("src", "dst")]
-    pairs.append((data_dir / "faces" / "aligned_faces", data_dir / "faces" / "binary_masks_eyes"))
+    data_dir, data, extracted = Path(data_dir), DataFolder(data_dir), ExtractFolder(data_dir)
+    pairs = [(data.faces(s), data.masks(s)) for s in SIDES] + [(extracted.aligned, extracted.masks)]
     pairs = [(faces, masks) for faces, masks in pairs if faces.is_dir()]
     if not pairs:
         raise UserError(
@@ -180,7 +176,7 @@ def _run(
         shutil.rmtree(outputs.aligned.parent, ignore_errors=True)
         raise UserError(
             f"{source}: no usable face in {summary.frames_read} frames ({summary.describe()}); "
-            "check the input, or lower --threshold / --min-face-area"
+            "check the input, or lower --detection-threshold / --min-face-area"
         )
     return summary, records
 
@@ -280,7 +276,7 @@ def _write_face(
 
 def _detector_settings(config: ExtractConfig) -> DetectorSettings:
     # The small-face filter is applied by _select, which counts the frames it skips.
-    return DetectorSettings(config.min_size, config.threshold, config.factor, config.auto_downscale, 0)
+    return DetectorSettings(config.min_size, config.detection_threshold, config.factor, config.auto_downscale, 0)
 
 
 def _claim(out_dir: Path, names: list[str], overwrite: bool) -> None:

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from faceswap_gan.config import LossWeights, ModelConfig, TrainConfig
 from faceswap_gan.errors import UserError
 from faceswap_gan.io.checkpoint import load_checkpoint, save_checkpoint
+from faceswap_gan.io.layout import AUG_SIDE
 from faceswap_gan.nets.blocks import RegConv2d
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
@@ -65,7 +66,7 @@ def train_model(
     """Train (or resume) in ``run_dir``; ``stop_after`` ends this run early after that many iterations."""
     data_dir, run_dir, weights = Path(data_dir), Path(run_dir), weights or LossWeights()
     # 1. Data, run folder, where to start.
-    faces_a = FaceSet.from_data_dir(data_dir, "src", ("src_aug",) if config.part_augmentation else ())
+    faces_a = FaceSet.from_data_dir(data_dir, "src", (AUG_SIDE,) if config.part_augmentation else ())
     faces_b = FaceSet.from_data_dir(data_dir, "dst")
     state = resume_state(run_dir, model_config)
     runtime = setup_runtime(config.device)

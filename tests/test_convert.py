@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from faceswap_gan.compositing.color import adain, adain_xyz, hist_match
+from faceswap_gan.compositing.layouts import layout
 from faceswap_gan.compositing.swapper import SwappedFace, composite
-from faceswap_gan.convert import ConvertSummary, _Pipeline, convert_video, layout
+from faceswap_gan.convert import ConvertSummary, FramePipeline, convert_video
 from faceswap_gan.converter import ConverterConfig, ImageOutputType, SegmentationType
 from faceswap_gan.faces.alignment import align_face
 from faceswap_gan.faces.detector import MTCNNDetector
@@ -169,11 +170,11 @@ def test_convert_keeps_frames_rate_size_and_sound(model_dir, tmp_path, capsys, o
 @pytest.mark.media
 def test_stages_side_by_side_give_each_frame_its_own_result_in_order(model_dir, tmp_path):
     """The threaded conversion against the same work done one batch after another in this thread."""
-    config = ConverterConfig(output_type="combined")
+    config = ConverterConfig(output_type="combined", crf=0)
     out = tmp_path / "out.mp4"
-    convert_video(CLIPS / "d18.mp4", model_dir, out, config, end=1.0, crf=0, progress=False, batch_size=2)
+    convert_video(CLIPS / "d18.mp4", model_dir, out, config, end=1.0, progress=False, batch_size=2)
     frames = [f for f in iter_frames(CLIPS / "d18.mp4") if f.time < 1.0 - 1e-6]
-    pipeline = _Pipeline(model_dir, config, None)
+    pipeline = FramePipeline(model_dir, config, None)
     expected = [image for i in range(0, len(frames), 2) for image in pipeline.run(frames[i : i + 2], ConvertSummary())]
     outputs = [f.image.astype(np.int16) for f in iter_frames(out)]
     assert len(outputs) == len(expected) == 30
@@ -209,7 +210,7 @@ def test_ctrl_c_during_conversion_keeps_the_previous_output(model_dir, tmp_path,
     (A real Ctrl-C reaches the main thread, which waits on the workers; checked by hand: about 1 s.)"""
     out = tmp_path / "out.mp4"
     out.write_bytes(b"previous result")
-    render, calls = _Pipeline.render, []
+    render, calls = FramePipeline.render, []
 
     def interrupted_render(self, located):
         calls.append(1)
@@ -217,7 +218,7 @@ def test_ctrl_c_during_conversion_keeps_the_previous_output(model_dir, tmp_path,
             raise KeyboardInterrupt
         return render(self, located)
 
-    monkeypatch.setattr(_Pipeline, "render", interrupted_render)
+    monkeypatch.setattr(FramePipeline, "render", interrupted_render)
     code, _, err = run_cli(capsys, "convert", CLIPS / "d18.mp4", "--model", model_dir, "--out", out, "--quiet")
     assert code == 130 and "interrupted" in err and "resume training" not in err, err
     assert len(calls) < 8  # stopped near the third batch, not at the end of the video

@@ -39,8 +39,11 @@ class Detection:
 
 @dataclass(frozen=True)
 class DetectorSettings:
+    """What the detector is told. The defaults are MTCNN's own, for scripts that use the detector directly;
+    the stages build theirs from the same-named fields of ``ExtractConfig`` and ``ConverterConfig``."""
+
     min_size: int = 20  # smallest face side searched for, in pixels of the (downscaled) frame
-    threshold: float = 0.7  # O-Net threshold; P-Net and R-Net use 0.6 and 0.7 as in the original
+    detection_threshold: float = 0.7  # O-Net threshold; P-Net and R-Net use 0.6 and 0.7 as in the original
     factor: float = 0.709  # pyramid scale step
     auto_downscale: bool = False  # detect on a reduced copy of large frames (spec §4.2 step 1)
     min_face_area: int = 0  # faces with a smaller box (full-resolution pixels) are dropped
@@ -224,7 +227,7 @@ class MTCNNDetector:
         for cand, count in zip(candidates, counts, strict=True):
             p, o, pts = (a[start : start + count] for a in (prob, offsets, points))
             start += count
-            keep = p > self.settings.threshold
+            keep = p > self.settings.detection_threshold
             boxes, p, o, pts = cand[keep, :4], p[keep], o[keep], pts[keep]
             w = (boxes[:, 2] - boxes[:, 0] + 1)[:, None]
             h = (boxes[:, 3] - boxes[:, 1] + 1)[:, None]

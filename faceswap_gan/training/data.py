@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from faceswap_gan.errors import UserError
+from faceswap_gan.io.layout import DataFolder
 from faceswap_gan.io.media import list_images
 from faceswap_gan.training.augment import (
     BASE,
@@ -48,14 +49,14 @@ class FaceSet:
         """``DATA/face_{side}`` (with ``binary_masks/face_{side}_eyes``), plus the folders of ``extra`` sides."""
         faces, mask_dirs = [], {}
         for name in (side, *extra):
-            folder = data_dir / f"face_{name}"
+            folder = DataFolder(data_dir).faces(name)
             if not folder.is_dir():
                 hint = "`faceswap-gan augment-parts`" if name != side else "`faceswap-gan prepare`"
                 raise UserError(f"{folder}: no such folder; build it with {hint}")
             found = list_images(folder)
             if not found:
                 raise UserError(f"{folder}: no face images; run `faceswap-gan prepare` or add aligned faces")
-            masks = data_dir / "binary_masks" / f"face_{name}_eyes"
+            masks = DataFolder(data_dir).masks(name)
             faces += found
             mask_dirs[folder] = masks if masks.is_dir() else None
         return cls(faces, mask_dirs)

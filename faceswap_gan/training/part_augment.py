@@ -25,10 +25,9 @@ from faceswap_gan.errors import UserError
 from faceswap_gan.faces.dlib_models import landmarks_68
 from faceswap_gan.faces.masks import ALIGNED_FACE_BOX, PARTS, part_mask
 from faceswap_gan.io.atomic import publish_folder
+from faceswap_gan.io.layout import AUG_SIDE, DataFolder
 from faceswap_gan.io.media import list_images, read_image, write_image
 from faceswap_gan.nets.dlib_resnet import DlibResNet, model_path
-
-AUG_SIDE = "src_aug"  # DATA/face_src_aug/ and DATA/binary_masks/face_src_aug_eyes/
 
 
 @torch.inference_mode()
@@ -88,11 +87,12 @@ def augment_parts(
     unknown = set(parts) - {"eyes", "nose", "mouth"}
     if not parts or unknown:
         raise UserError(f"--parts: choose from eyes, nose, mouth (got {', '.join(parts) or 'nothing'})")
-    src_files, dst_files = list_images(data_dir / "face_src"), list_images(data_dir / "face_dst")
+    folder = DataFolder(data_dir)
+    src_files, dst_files = list_images(folder.faces("src")), list_images(folder.faces("dst"))
     if not src_files or not dst_files:
         raise UserError(f"{data_dir}: face_src/ and face_dst/ must both hold faces; run `faceswap-gan prepare`")
-    out_dir = Path(out_dir) if out_dir else data_dir / f"face_{AUG_SIDE}"
-    mask_out = data_dir / "binary_masks" / f"face_{AUG_SIDE}_eyes"
+    out_dir = Path(out_dir) if out_dir else folder.faces(AUG_SIDE)
+    mask_out = folder.masks(AUG_SIDE)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise UserError(f"{out_dir}: already holds faces; use --overwrite to replace them")
     # 1. Look-alikes: k nearest B faces of every A face.
@@ -104,7 +104,7 @@ def augment_parts(
     staging = out_dir.with_name(f".{out_dir.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "masks").mkdir(parents=True)
-    eye_masks = data_dir / "binary_masks" / "face_src_eyes"
+    eye_masks = folder.masks("src")
     written = 0
     for file, face, row in zip(src_files, src_faces, order, strict=True):
         for rank, j in enumerate(row):

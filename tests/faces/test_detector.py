@@ -39,7 +39,9 @@ def dlib_reference():
 @pytest.mark.slow
 @pytest.mark.media
 def test_one_face_per_frame_on_every_clip_with_landmarks_matching_dlib(dlib_reference):
-    detector = MTCNNDetector(DetectorSettings(threshold=ExtractConfig().threshold, min_size=ExtractConfig().min_size))
+    detector = MTCNNDetector(
+        DetectorSettings(min_size=ExtractConfig().min_size, detection_threshold=ExtractConfig().detection_threshold)
+    )
     frames = exactly_one = 0
     errors_68, errors_5 = [], []
     for clip in sorted(CLIPS.glob("*.mp4")):
