@@ -20,7 +20,8 @@ import torch
 
 from faceswap_gan.config import ExtractConfig
 from faceswap_gan.extract import extract_faces
-from faceswap_gan.faces.detector import DetectorSettings, MTCNNDetector
+from faceswap_gan.faces.detector import DetectorSettings
+from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.io.media import iter_frames
 
 CLIP = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips" / "s18.mp4"

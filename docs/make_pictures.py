@@ -16,7 +16,7 @@ import numpy as np
 from faceswap_gan.convert import convert_image
 from faceswap_gan.converter import ConverterConfig
 from faceswap_gan.faces.alignment import align_face
-from faceswap_gan.faces.detector import MTCNNDetector
+from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.io.media import iter_frames, list_images, read_image, write_image
 from faceswap_gan.sample_clips import sample_photo
 from faceswap_gan.training.part_augment import swap_parts

@@ -41,7 +41,7 @@ _API = {
     # the pieces a script uses directly
     "FaceSwapModel": "faceswap_gan.nets.model",
     "load_model": "faceswap_gan.io.checkpoint",
-    "MTCNNDetector": "faceswap_gan.faces.detector",
+    "MTCNNDetector": "faceswap_gan.faces.mtcnn",
     "Detection": "faceswap_gan.faces.detector",
     "make_sample_clip": "faceswap_gan.sample_clips",
     "UserError": "faceswap_gan.errors",

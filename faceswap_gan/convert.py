@@ -26,8 +26,9 @@ from faceswap_gan.compositing.thread_map import ordered_map, split_cores
 from faceswap_gan.config import save_config
 from faceswap_gan.converter import ConverterConfig
 from faceswap_gan.errors import UserError
-from faceswap_gan.faces.detector import DetectorSettings, MTCNNDetector, VideoDetector
+from faceswap_gan.faces.detector import DetectorSettings, VideoDetector
 from faceswap_gan.faces.dlib_models import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
+from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.faces.tracking import FaceTracker
 from faceswap_gan.io.atomic import atomic_write
 from faceswap_gan.io.checkpoint import load_model

@@ -23,9 +23,10 @@ from tqdm import tqdm
 from faceswap_gan.config import ExtractConfig, save_config
 from faceswap_gan.errors import StreamBroken, UserError
 from faceswap_gan.faces.alignment import TEMPLATE, align_face
-from faceswap_gan.faces.detector import Detection, DetectorSettings, MTCNNDetector
+from faceswap_gan.faces.detector import Detection, DetectorSettings
 from faceswap_gan.faces.dlib_models import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
 from faceswap_gan.faces.masks import eye_mask, eye_mask_rectangles
+from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.io.alignments_file import write_alignments
 from faceswap_gan.io.atomic import publish_folder
 from faceswap_gan.io.layout import SIDES, DataFolder, ExtractFolder

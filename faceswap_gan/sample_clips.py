@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from faceswap_gan.errors import UserError
-from faceswap_gan.faces.detector import MTCNNDetector
+from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.io.media import read_image
 from faceswap_gan.io.video import VideoWriter
 

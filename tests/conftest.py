@@ -33,7 +33,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def detector():
-    from faceswap_gan.faces.detector import MTCNNDetector
+    from faceswap_gan.faces.mtcnn import MTCNNDetector
 
     return MTCNNDetector()
 

@@ -10,9 +10,9 @@ from faceswap_gan.compositing.swapper import SwappedFace, composite
 from faceswap_gan.convert import ConvertSummary, FramePipeline, convert_video
 from faceswap_gan.converter import ConverterConfig, ImageOutputType, SegmentationType
 from faceswap_gan.faces.alignment import align_face
-from faceswap_gan.faces.detector import MTCNNDetector
 from faceswap_gan.faces.dlib_models import landmarks_68
 from faceswap_gan.faces.masks import ALIGNED_FACE_BOX, part_mask
+from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.faces.tracking import FaceTracker, KalmanPoints, MovingAverage
 from faceswap_gan.io.media import iter_frames, probe_video, read_image
 from tests.conftest import CLIPS, PHOTOS

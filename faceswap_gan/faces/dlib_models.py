@@ -48,11 +48,11 @@ def face_descriptor(image: np.ndarray, box: np.ndarray) -> np.ndarray:
 
 
 def reference_descriptor(path: str | os.PathLike, detector) -> np.ndarray:
-    """The descriptor of the largest face in a reference photo (``detector``: an MTCNNDetector)."""
+    """The descriptor of the largest face in a reference photo (``detector``: any ``Detector``)."""
     from faceswap_gan.io.media import read_image
 
     image = read_image(path)
-    faces = detector.detect_one(image)
+    faces = detector.detect([image])[0]
     if not faces:
         raise UserError(f"{path}: no face found in the reference photo; use a clear frontal photo")
     return face_descriptor(image, max(faces, key=lambda d: d.area).box)

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from faceswap_gan.config import ExtractConfig
-from faceswap_gan.faces.detector import DetectorSettings, MTCNNDetector, VideoDetector, downscale_factor
+from faceswap_gan.faces.detector import Detection, DetectorSettings, VideoDetector, downscale_factor
+from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.faces.mtcnn_nets import _max_pool_same
 from faceswap_gan.io.media import iter_frames, probe_video, read_image
 from faceswap_gan.nets.dlib_resnet import model_path
@@ -115,9 +116,9 @@ class _CountingDetector(MTCNNDetector):
 
     full = 0
 
-    def detect_one(self, image):
-        self.full += 1
-        return super().detect_one(image)
+    def detect(self, images):
+        self.full += len(images)
+        return super().detect(images)
 
 
 @pytest.mark.media
@@ -159,3 +160,40 @@ def test_pnet_pooling_equals_max_pool2d_with_ceil_mode(shape):
     x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     x.view(-1)[::7] = float("-inf")
     assert torch.equal(_max_pool_same(x, 2, 2), F.max_pool2d(x, 2, 2, ceil_mode=True))
+
+
+class BrightSquareDetector:
+    """A second detector, as a new file would add one: the box around the pixels brighter than 200, with
+    landmarks at fixed places in it. It has ``detect`` only: no cheap search near known faces."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, images):
+        self.calls += len(images)
+        found = []
+        for image in images:
+            ys, xs = np.nonzero(image.max(axis=2) > 200)
+            if not len(ys):
+                found.append([])
+                continue
+            box = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], float)
+            w, h = box[2] - box[0], box[3] - box[1]
+            points = box[:2] + np.array([[0.3, 0.4], [0.7, 0.4], [0.5, 0.6], [0.35, 0.8], [0.65, 0.8]]) * [w, h]
+            found.append([Detection(box, 1.0, points)])
+        return found
+
+
+def test_any_detector_with_detect_plugs_into_video_detection():
+    from faceswap_gan.faces.detector import NearDetector
+    from faceswap_gan.faces.mtcnn import MTCNNDetector
+
+    assert issubclass(MTCNNDetector, NearDetector) and not issubclass(BrightSquareDetector, NearDetector)
+    frames = [np.zeros((60, 80, 3), np.uint8) for _ in range(5)]
+    for i, frame in enumerate(frames):
+        frame[10 + i : 30 + i, 20:44] = 255
+    plain = BrightSquareDetector()
+    video = VideoDetector(plain, full_every=8)  # no near search: every frame is searched whole
+    found = video.detect(frames)
+    assert plain.calls == 5
+    assert [f[0].box.tolist() for f in found] == [[20, 10 + i, 44, 30 + i] for i in range(5)]
