@@ -27,9 +27,9 @@ from faceswap_gan.nets.attention import kernel_available
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.runtime import setup_runtime
-from faceswap_gan.train import _optimisers, _Parts, _samples, _step
 from faceswap_gan.training.data import FaceSet
 from faceswap_gan.training.schedule import LossPhase
+from faceswap_gan.training.step import TrainParts, face_samples, make_optimisers, training_step
 
 CLIPS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips"
 
@@ -61,7 +61,7 @@ def main() -> None:
         prepare_dataset(CLIPS / "d6.mp4", CLIPS / "d18.mp4", tmp, ExtractConfig(every=8), progress=False)
         faces = FaceSet.from_data_dir(Path(tmp), "src"), FaceSet.from_data_dir(Path(tmp), "dst")
         config = TrainConfig(batch_size=8, device=args.device)
-        datasets = _samples(*faces, model_config, config)
+        datasets = face_samples(*faces, model_config, config)
         batches = [
             [torch.stack(t) for t in zip(*[ds[i * 8 + k] for k in range(8)], strict=True)]
             for i in range(args.iterations + 1)
@@ -77,12 +77,12 @@ def main() -> None:
         perceptual = load_perceptual("dlib") if use_pl else None
         perceptual = perceptual.to(runtime.device) if perceptual is not None else None
         phase = LossPhase(0, use_pl, False, 0.0, 1.0)
-        opt_g, opt_d = _optimisers(model, config, phase)
+        opt_g, opt_d = make_optimisers(model, config, phase)
 
-        parts = _Parts(model, model.generator, model.discriminators, perceptual, runtime, config, LossWeights())
+        parts = TrainParts(model, model.generator, model.discriminators, perceptual, runtime, config, LossWeights())
 
         def step(i: int, parts=parts, opt_g=opt_g, opt_d=opt_d, phase=phase) -> None:
-            _step(parts, opt_g, opt_d, batches[2 * i], batches[2 * i + 1], 0.3, phase)
+            training_step(parts, opt_g, opt_d, batches[2 * i], batches[2 * i + 1], 0.3, phase)
 
         # On CPU every attention is counted at its real widths: our kernel (32x32 and 64x64 layers)
         # registers its formula and the smaller layers are plain matmuls (nets/attention.py). On GPU

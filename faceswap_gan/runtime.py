@@ -70,6 +70,16 @@ def teardown_runtime(runtime: Runtime) -> None:
 
 
 @contextlib.contextmanager
+def running_on(requested: str):
+    """``setup_runtime`` for a block of work; the process group (if any) is closed after it, whatever happens."""
+    runtime = setup_runtime(requested)
+    try:
+        yield runtime
+    finally:
+        teardown_runtime(runtime)
+
+
+@contextlib.contextmanager
 def deferred_interrupt():
     """Turn Ctrl-C into a request that the loop honours between iterations, so that a checkpoint never
     holds half an iteration (a D step without its G step). Yields a callable: True once requested.

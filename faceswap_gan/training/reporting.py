@@ -42,13 +42,29 @@ def save_preview(path: str | os.PathLike, grid: np.ndarray) -> None:
         write_image(tmp, grid)
 
 
+def loss_row(done: int, history: list[dict[str, float]]) -> dict[str, float]:
+    """The mean of every loss term over a display interval, one column per term the step returned (in the
+    order they first appear): a new term of the objective reaches the CSV, the plot and TensorBoard by itself."""
+    names = list(dict.fromkeys(name for losses in history for name in losses))
+    return {"iteration": done} | {k: float(np.mean([h[k] for h in history if k in h])) for k in names}
+
+
 def append_losses(path: str | os.PathLike, row: dict[str, float]) -> None:
-    """One row per display interval; the header is written with the first row."""
+    """One row per display interval; the header is written with the first row. A row with other columns
+    (a term switched on when resuming) rewrites the file with every column, blank where a row has none."""
     path = Path(path)
-    new = not path.exists()
+    header = next(csv.reader(path.open(newline="")), None) if path.exists() else None
+    if header is not None and header != list(row):
+        rows = list(csv.DictReader(path.open(newline="")))
+        columns = list(dict.fromkeys(header + list(row)))
+        with atomic_write(path) as tmp, tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns, restval="")
+            writer.writeheader()
+            writer.writerows([*rows, row])
+        return
     with path.open("a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(row))
-        if new:
+        if header is None:
             writer.writeheader()
         writer.writerow(row)
 
@@ -62,13 +78,12 @@ def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> Non
         rows = list(csv.DictReader(f))
     if not rows:
         return
-    x = [int(r["iteration"]) for r in rows]
+    columns = [c for c in rows[0] if c != "iteration"]
     fig = Figure(figsize=(11, 4), constrained_layout=True)
     ax_d, ax_g = fig.subplots(1, 2)
-    for key in ("d_a", "d_b"):
-        ax_d.plot(x, [float(r[key]) for r in rows], label=key)
-    for key in ("g_total", "adv", "recon", "edge", "pl", "mask"):
-        ax_g.plot(x, [float(r[key]) for r in rows], label=key)
+    for key in columns:  # d_* on the left, every generator term on the right
+        points = [(int(r["iteration"]), float(r[key])) for r in rows if r.get(key)]
+        (ax_d if key.startswith("d_") else ax_g).plot(*zip(*points, strict=True), label=key)
     for ax, title in ((ax_d, "discriminators"), (ax_g, "generator (both sides)")):
         ax.set(title=title, xlabel="iteration")
         ax.legend()
@@ -77,12 +92,9 @@ def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> Non
         fig.savefig(tmp, dpi=90)
 
 
-LOSS_COLUMNS = ("d_a", "d_b", "g_total", "adv", "recon", "edge", "pl", "mask")
-
-
 def report(run_dir: Path, done: int, history: list[dict[str, float]], generator, preview) -> None:
     """One display interval: a row of mean losses, the refreshed plot, a preview grid, TensorBoard scalars."""
-    row = {"iteration": done} | {k: float(np.mean([h.get(k, 0.0) for h in history])) for k in LOSS_COLUMNS}
+    row = loss_row(done, history)
     append_losses(run_dir / "losses.csv", row)
     plot_losses(run_dir / "losses.csv", run_dir / "loss_plot.png")
     (run_dir / "previews").mkdir(exist_ok=True)

@@ -19,7 +19,7 @@ import yaml
 from faceswap_gan.config import LossWeights, ModelConfig, TrainConfig
 from faceswap_gan.errors import UserError
 from faceswap_gan.io.atomic import atomic_write
-from faceswap_gan.io.checkpoint import load_checkpoint
+from faceswap_gan.io.checkpoint import load_checkpoint, save_checkpoint
 
 SECTIONS = {"model": ModelConfig, "train": TrainConfig, "losses": LossWeights}
 
@@ -68,7 +68,7 @@ def write_run_config(run_dir: Path, model: ModelConfig, train: TrainConfig, loss
 
 def resume_state(run_dir: Path, model_config: ModelConfig) -> dict | None:
     """The latest checkpoint of ``run_dir`` if any, after checking it holds the same architecture."""
-    path = run_dir / "checkpoints" / "latest.pt"
+    path = latest_checkpoint(run_dir)
     if not path.exists():
         return None
     state = load_checkpoint(path)
@@ -83,3 +83,30 @@ def resume_state(run_dir: Path, model_config: ModelConfig) -> dict | None:
             "use another --out, or the same settings to resume"
         )
     return state
+
+
+def latest_checkpoint(run_dir: Path) -> Path:
+    return run_dir / "checkpoints" / "latest.pt"
+
+
+def backup_checkpoint(run_dir: Path, iteration: int) -> Path:
+    return run_dir / "checkpoints" / f"backup_iter{iteration:06d}.pt"
+
+
+def save_training_state(path: Path, model, opt_g, opt_d, config: TrainConfig, iteration: int) -> None:
+    """The checkpoint of a run: the model (``FaceSwapModel.state``), both optimisers, the settings."""
+    save_checkpoint(
+        path,
+        iteration=iteration,
+        train_config=asdict(config),
+        opt_g=opt_g.state_dict(),
+        opt_d=opt_d.state_dict(),
+        **model.state(),
+    )
+
+
+def load_training_state(state: dict, model, opt_g, opt_d) -> None:
+    """Weights and optimiser moments of a checkpoint written by ``save_training_state`` (resume, restore)."""
+    model.load_state(state)
+    opt_g.load_state_dict(state["opt_g"])
+    opt_d.load_state_dict(state["opt_d"])
