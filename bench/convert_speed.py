@@ -48,8 +48,8 @@ def _run(model: Path, source: Path, out: Path, end: float | None, args: argparse
 
 def _long_clip(path: Path, repeats: int) -> None:
     """s18 repeated ``repeats`` times, sound included, into ``path``."""
-    from faceswap_gan.io.media import Frame, probe_video
-    from faceswap_gan.io.video import VideoWriter, iter_av
+    from faceswap_gan.io.media import Frame, iter_av, probe_video
+    from faceswap_gan.io.video import VideoWriter
 
     info = probe_video(CLIP)
     with VideoWriter(path, info.fps, info.width, info.height, 20, info.audio_rate) as writer:

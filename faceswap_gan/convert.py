@@ -32,8 +32,8 @@ from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.faces.tracking import FaceTracker
 from faceswap_gan.io.atomic import atomic_write
 from faceswap_gan.io.checkpoint import load_model
-from faceswap_gan.io.media import Frame, probe_video, read_image, write_image
-from faceswap_gan.io.video import VideoWriter, iter_av
+from faceswap_gan.io.media import Frame, iter_av, probe_video, read_image, write_image
+from faceswap_gan.io.video import VideoWriter
 from faceswap_gan.runtime import setup_runtime
 
 T = TypeVar("T")

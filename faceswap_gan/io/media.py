@@ -82,28 +82,51 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         return VideoInfo(path, ctx.width, ctx.height, fps, frames, duration, audio_rate)
 
 
-def iter_frames(path: str | os.PathLike, every: int = 1) -> Iterator[Frame]:
-    """Yield every ``every``-th frame (indices 0, every, 2*every, ...) as RGB uint8.
-
-    A stream that breaks mid-way raises ``StreamBroken`` naming the last good frame; everything
-    yielded before stays valid.
-    """
+def iter_av(
+    path: str | os.PathLike, start: float = 0.0, end: float | None = None, audio: bool = True
+) -> Iterator[Frame | av.AudioFrame]:
+    """The one video decoder: video frames (as RGB ``Frame``, index counted from ``start``) and, with
+    ``audio``, audio frames in demuxing order, for presentation times in [start, end). Memory does not grow
+    with the video's length. A stream that breaks mid-way raises ``StreamBroken`` naming the last good
+    frame; everything yielded before stays valid."""
     path = Path(path)
+    with open_video(path) as container:
+        video = container.streams.video[0]
+        video.thread_type = "AUTO"  # frame-threaded decoding: the decoder is often the bottleneck
+        rate = float(video.average_rate or 25)
+        streams = [video] + (list(container.streams.audio[:1]) if audio else [])
+        if start > 0:
+            container.seek(int(start / video.time_base), stream=video, backward=True)
+        index = 0
+        try:
+            for packet in container.demux(*streams):
+                for frame in packet.decode():
+                    # Frames without a timestamp (rare, raw streams) are placed by their index.
+                    time = float(frame.pts * frame.time_base) if frame.pts is not None else start + index / rate
+                    if time < start - 1e-6:
+                        continue
+                    if end is not None and time >= end - 1e-6:
+                        if packet.stream is video:
+                            return
+                        continue
+                    if packet.stream is video:
+                        yield Frame(index, time, frame.to_ndarray(format="rgb24"), f"frame{index}")
+                        index += 1
+                    else:
+                        yield frame
+        except av.FFmpegError as exc:
+            last = index - 1
+            raise StreamBroken(f"{path}: the stream breaks after frame {last} ({exc.strerror or exc})") from exc
+
+
+def iter_frames(path: str | os.PathLike, every: int = 1) -> Iterator[Frame]:
+    """Every ``every``-th video frame (indices 0, every, 2*every, ...) as RGB uint8 (``iter_av`` without
+    the sound)."""
     if every < 1:
         raise ValueError(f"every must be >= 1, got {every}")
-    last = -1
-    with open_video(path) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"  # frame-threaded decoding: the decoder is often the bottleneck
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                last = index
-                if index % every:
-                    continue
-                time = float(frame.pts * stream.time_base) if frame.pts is not None else index / 25.0
-                yield Frame(index, time, frame.to_ndarray(format="rgb24"), f"frame{index}")
-        except av.FFmpegError as exc:
-            raise StreamBroken(f"{path}: the stream breaks after frame {last} ({exc.strerror or exc})") from exc
+    for frame in iter_av(path, audio=False):
+        if frame.index % every == 0:
+            yield frame
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

@@ -4,46 +4,14 @@ time range), and an atomic H.264 + AAC writer. Images are (H, W, 3) uint8 RGB.""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
-from faceswap_gan.errors import StreamBroken, UserError
+from faceswap_gan.errors import UserError
 from faceswap_gan.io.atomic import partial_path
-from faceswap_gan.io.media import Frame, open_video
-
-
-def iter_av(path: str | os.PathLike, start: float = 0.0, end: float | None = None) -> Iterator[Frame | av.AudioFrame]:
-    """Video frames (as ``Frame``, index counted from ``start``) and audio frames in demuxing order,
-    for presentation times in [start, end). Memory does not grow with the video's length."""
-    path = Path(path)
-    with open_video(path) as container:
-        video = container.streams.video[0]
-        video.thread_type = "AUTO"
-        streams = [video] + list(container.streams.audio[:1])
-        if start > 0:
-            container.seek(int(start / video.time_base), stream=video, backward=True)
-        index = 0
-        try:
-            for packet in container.demux(*streams):
-                for frame in packet.decode():
-                    time = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
-                    if time < start - 1e-6:
-                        continue
-                    if end is not None and time >= end - 1e-6:
-                        if packet.stream is video:
-                            return
-                        continue
-                    if packet.stream is video:
-                        yield Frame(index, time, frame.to_ndarray(format="rgb24"), f"frame{index}")
-                        index += 1
-                    else:
-                        yield frame
-        except av.FFmpegError as exc:
-            raise StreamBroken(f"{path}: the stream breaks after frame {index} ({exc.strerror or exc})") from exc
 
 
 class VideoWriter:
