@@ -6,13 +6,15 @@ interrupt exits with 130. Nothing here prints a traceback for bad input.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from enum import Enum
 from pathlib import Path
 
 import click
 
 from faceswap_gan import __version__
-from faceswap_gan.config import NORMS, ExtractConfig, ModelConfig, TrainConfig, describe, load_config
+from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig, choices, describe, load_config
 from faceswap_gan.converter import ConverterConfig
 from faceswap_gan.errors import UserError
 
@@ -31,6 +33,10 @@ def _option(cls: type, name: str, *flags: str, **kwargs):
     flags = flags or (f"--{name.replace('_', '-')}",)
     if "/" in flags[0]:
         kwargs.setdefault("default", None)  # an on/off flag not given is None, not off
+    default = next(f.default for f in dataclasses.fields(cls) if f.name == name)
+    allowed = choices(cls, name) or (tuple(m.value for m in type(default)) if isinstance(default, Enum) else None)
+    if allowed is not None:
+        kwargs.setdefault("type", click.Choice([str(a) for a in allowed]))
     return click.option(*flags, name, help=describe(cls, name), **kwargs)
 
 
@@ -64,9 +70,9 @@ def _extract_options(fn):
             ),
             _option(e, "auto_downscale", "--auto-downscale/--no-auto-downscale"),
             _option(e, "min_face_area", type=click.IntRange(min=0)),
-            _option(e, "several_faces", type=click.Choice(["skip", "all"])),
+            _option(e, "several_faces"),
             _option(e, "reference", type=click.Path(exists=True, dir_okay=False)),
-            _option(e, "mask_method", type=click.Choice(["dlib", "rect"])),
+            _option(e, "mask_method"),
             click.option("--overwrite", is_flag=True, help="Replace a previous result in the output folder."),
             click.option("--quiet", is_flag=True, help="No progress bar."),
         ],
@@ -158,18 +164,13 @@ Examples:
 """
 )
 @click.argument("data_dir", type=click.Path(path_type=Path))
-@click.option(
-    "--method",
-    type=click.Choice(["dlib", "rect"]),
-    default="dlib",
-    show_default=True,
-    help="dlib's 68 landmarks (rectangles where they fail), or template-eye rectangles.",
-)
+@_option(ExtractConfig, "mask_method", "--method")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def masks(data_dir: Path, method: str, quiet: bool) -> None:
+def masks(data_dir: Path, mask_method: str | None, quiet: bool) -> None:
     """(Re)compute the eye masks of the face folders in DATA_DIR (from prepare or extract)."""
     from faceswap_gan.extract import compute_masks
 
+    method = mask_method or ExtractConfig.mask_method
     for folder, count in compute_masks(data_dir, method, progress=not quiet).items():
         click.echo(f"{folder}: {count} eye masks")
 
@@ -231,14 +232,14 @@ previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every ite
 )
 @_option(TrainConfig, "iterations", type=click.IntRange(min=1))
 @click.option("--stop-after", type=click.IntRange(min=1), help="Stop this session after N iterations (resume later).")
-@_option(ModelConfig, "resolution", type=click.Choice(["64", "128", "256"]))
-@_option(ModelConfig, "capacity", type=click.Choice(["lite", "standard"]))
-@_option(ModelConfig, "norm", type=click.Choice(NORMS))
+@_option(ModelConfig, "resolution")
+@_option(ModelConfig, "capacity")
+@_option(ModelConfig, "norm")
 @_option(ModelConfig, "self_attention", "--self-attention/--no-self-attention")
 @_option(TrainConfig, "batch_size", type=click.IntRange(min=2))
-@_option(TrainConfig, "schedule", type=click.Choice(["train", "colab"]))
-@_option(TrainConfig, "gan", type=click.Choice(["mixup_lsgan", "relativistic_avg_lsgan"]))
-@_option(TrainConfig, "perceptual", type=click.Choice(["dlib", "vggface2", "none"]))
+@_option(TrainConfig, "schedule")
+@_option(TrainConfig, "gan")
+@_option(TrainConfig, "perceptual")
 @_option(TrainConfig, "perceptual_weights", type=click.Path(exists=True, dir_okay=False))
 @_option(TrainConfig, "lr_g", type=click.FloatRange(0, min_open=True))
 @_option(TrainConfig, "lr_d", type=click.FloatRange(0, min_open=True))
@@ -248,7 +249,7 @@ previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every ite
 @_option(TrainConfig, "display_every", type=click.IntRange(min=1))
 @_option(TrainConfig, "backup_every", type=click.IntRange(min=1))
 @_option(TrainConfig, "workers", type=click.IntRange(min=-1))
-@_option(TrainConfig, "device", type=click.Choice(["auto", "cpu", "cuda", "mps"]))
+@_option(TrainConfig, "device")
 @_option(TrainConfig, "seed", type=int)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, quiet: bool, **options) -> None:
@@ -301,12 +302,10 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML of convert settings (ConverterConfig fields, e.g. a saved OUT.convert.yaml); options given here win.",
 )
-@_option(ConverterConfig, "direction", type=click.Choice(["AtoB", "BtoA"]))
-@_option(ConverterConfig, "output_type", type=click.Choice(["single", "combined", "triple"]))
-@_option(ConverterConfig, "color_correction", type=click.Choice(["hist_match", "adain", "adain_xyz", "none"]))
-@_option(
-    ConverterConfig, "segmentation", type=click.Choice(["none", "eyes", "nose", "mouth", "eyes_and_mouth", "face"])
-)
+@_option(ConverterConfig, "direction")
+@_option(ConverterConfig, "output_type")
+@_option(ConverterConfig, "color_correction")
+@_option(ConverterConfig, "segmentation")
 @_option(ConverterConfig, "roi_coverage", type=click.FloatRange(0, 1, min_open=True, max_open=True))
 @_option(ConverterConfig, "use_smoothed_bbox", "--smoothing/--no-smoothing")
 @_option(ConverterConfig, "use_kalman_filter", "--kalman/--no-kalman")
@@ -322,7 +321,7 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
 @click.option("--start", type=click.FloatRange(min=0), default=0.0, help="Seconds into the video.")
 @click.option("--end", type=click.FloatRange(min=0), help="Seconds into the video.")
 @_option(ConverterConfig, "crf", type=click.IntRange(0, 51))
-@_option(ConverterConfig, "device", type=click.Choice(["auto", "cpu", "cuda", "mps"]))
+@_option(ConverterConfig, "device")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def convert(
     source: Path,

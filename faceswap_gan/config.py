@@ -19,6 +19,8 @@ T = TypeVar("T")
 
 # The normalisations of the original (spec §1.2); nets/blocks.py builds each of them.
 NORMS = ("none", "instancenorm", "layernorm", "groupnorm", "batchnorm", "hybrid")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+MASK_METHODS = ("dlib", "rect")  # eye masks: dlib's 68 landmarks, or rectangles around MTCNN's eyes
 
 
 def _check(ok: bool, field: str, message: str) -> None:
@@ -26,12 +28,26 @@ def _check(ok: bool, field: str, message: str) -> None:
         raise ValueError(f"{field}: {message}")
 
 
-def setting(default: Any, doc: str) -> Any:
-    """A config field with its one-line doc: the field is the setting's one owner, and the CLI builds its
-    option's help and ``[default: ...]`` from it (``describe``)."""
+def setting(default: Any, doc: str, choices: tuple | None = None) -> Any:
+    """A config field with its one-line doc (and its allowed values, if a fixed few): the field is the
+    setting's one owner; the CLI builds its option's help, ``[default: ...]`` and choices from it
+    (``describe``), and ``check_choices`` validates it."""
     if isinstance(default, (list, dict, set)):
         raise TypeError("mutable defaults are not settings; use a tuple")
-    return dataclasses.field(default=default, metadata={"doc": doc})
+    return dataclasses.field(default=default, metadata={"doc": doc, "choices": choices})
+
+
+def choices(cls: type, name: str) -> tuple | None:
+    """The allowed values of field ``name`` of ``cls`` (None: any value its checks accept)."""
+    return next(f for f in dataclasses.fields(cls) if f.name == name).metadata.get("choices")
+
+
+def check_choices(config: Any) -> None:
+    """Raise ``ValueError`` naming the first field whose value is not one of its ``choices``."""
+    for f in dataclasses.fields(config):
+        allowed, value = f.metadata.get("choices"), getattr(config, f.name)
+        if allowed is not None and value not in allowed:
+            _check(False, f.name, f"must be one of {', '.join(map(str, allowed))}, got {value!r}")
 
 
 def describe(cls: type, name: str) -> str:
@@ -43,7 +59,9 @@ def describe(cls: type, name: str) -> str:
     )
     shown = getattr(shown, "value", shown)  # enums by their value
     doc = field.metadata.get("doc", "")
-    return f"{doc[0].upper()}{doc[1:]}. [default: {shown}]" if doc else f"[default: {shown}]"
+    if doc and doc.split()[0].isalpha():  # a sentence, not a file name or a field name
+        doc = doc[0].upper() + doc[1:]
+    return f"{doc}. [default: {shown}]" if doc else f"[default: {shown}]"
 
 
 @dataclass(frozen=True)
@@ -58,9 +76,11 @@ class ExtractConfig:
     factor: float = setting(0.709, "MTCNN's pyramid scale step")
     auto_downscale: bool = setting(False, "detect on a reduced copy of frames of 480p and larger (faster)")
     min_face_area: int = setting(25 * 25, "skip faces whose box is smaller (pixels^2)")
-    several_faces: str = setting("skip", "frames with several faces: skip them, or keep all faces")
+    several_faces: str = setting("skip", "frames with several faces: skip them, or keep all faces", ("skip", "all"))
     reference: str | None = setting(None, "photo of the person to keep; other faces are ignored")
-    mask_method: str = setting("dlib", "eye masks from dlib's 68 landmarks (rectangles where they fail), or rectangles")
+    mask_method: str = setting(
+        "dlib", "eye masks from dlib's 68 landmarks (rectangles where they fail), or rectangles", MASK_METHODS
+    )
     batch_size: int = setting(8, "frames detected together")
 
     def __post_init__(self) -> None:
@@ -74,17 +94,8 @@ class ExtractConfig:
         )
         _check(0.1 <= self.factor < 1.0, "factor", f"must be in [0.1, 1), got {self.factor}")
         _check(self.min_face_area >= 0, "min_face_area", f"must be >= 0, got {self.min_face_area}")
-        _check(
-            self.several_faces in ("skip", "all"),
-            "several_faces",
-            f"must be skip or all, got {self.several_faces!r}",
-        )
-        _check(
-            self.mask_method in ("dlib", "rect"),
-            "mask_method",
-            f"must be dlib or rect, got {self.mask_method!r}",
-        )
         _check(self.batch_size >= 1, "batch_size", f"must be >= 1, got {self.batch_size}")
+        check_choices(self)
 
 
 def _plain(value: Any) -> Any:
@@ -126,15 +137,15 @@ def load_config(cls: type[T], path: str | os.PathLike, defaults: dict | None = N
 class ModelConfig:
     """The architecture; saved inside every checkpoint so a model is rebuilt from the file alone."""
 
-    resolution: int = setting(64, "face size the model sees and produces: 64, 128 or 256")
-    capacity: str = setting("lite", "network width: standard (the original's) or lite (half the widths)")
-    norm: str = setting("hybrid", "normalisation, with the original's semantics (spec §1.2)")
+    resolution: int = setting(64, "face size the model sees and produces", (64, 128, 256))
+    capacity: str = setting(
+        "lite", "network width: standard (the original's) or lite (half the widths)", ("standard", "lite")
+    )
+    norm: str = setting("hybrid", "normalisation, with the original's semantics (spec §1.2)", NORMS)
     self_attention: bool = setting(True, "SAGAN blocks in encoder, decoders and discriminators")
 
     def __post_init__(self) -> None:
-        _check(self.resolution in (64, 128, 256), "resolution", f"must be 64, 128 or 256, got {self.resolution}")
-        _check(self.capacity in ("standard", "lite"), "capacity", f"must be standard or lite, got {self.capacity!r}")
-        _check(self.norm in NORMS, "norm", f"must be one of {', '.join(NORMS)}, got {self.norm!r}")
+        check_choices(self)
 
     @property
     def coef(self) -> int:
@@ -163,9 +174,11 @@ class LossWeights:
 class TrainConfig:
     iterations: int = setting(40000, "total iterations; the loss schedule is scaled to it")
     batch_size: int = setting(8, "faces per person per iteration (even)")
-    schedule: str = setting("train", "loss schedule: the train notebook's or the Colab demo's")
-    gan: str = setting("mixup_lsgan", "adversarial loss")
-    perceptual: str = setting("dlib", "perceptual-loss network (vggface2 needs perceptual_weights)")
+    schedule: str = setting("train", "loss schedule: the train notebook's or the Colab demo's", ("train", "colab"))
+    gan: str = setting("mixup_lsgan", "adversarial loss", ("mixup_lsgan", "relativistic_avg_lsgan"))
+    perceptual: str = setting(
+        "dlib", "perceptual-loss network (vggface2 needs perceptual_weights)", ("dlib", "vggface2", "none")
+    )
     perceptual_weights: str | None = setting(None, "rcmalli_vggface_tf_notop_resnet50.h5, for perceptual vggface2")
     perceptual_before_activation: bool = setting(False, "tap residual sums before their ReLU (the Colab choice)")
     cycle_loss: bool = setting(False, "the original's optional cycle-consistency loss (weight 10)")
@@ -179,7 +192,7 @@ class TrainConfig:
     part_augmentation: bool = setting(False, "mix in the part-swapped A faces of `augment-parts` (face_src_aug)")
     seed: int = setting(0, "seed of everything random: initialisation, data order, augmentation, mixup")
     workers: int = setting(-1, "data-loading processes; -1: one per spare CPU core (at least 1)")
-    device: str = setting("auto", "where to compute: auto, cpu, cuda or mps")
+    device: str = setting("auto", "where to compute", DEVICES)
 
     def __post_init__(self) -> None:
         _check(self.iterations >= 1, "iterations", f"must be >= 1, got {self.iterations}")
@@ -188,13 +201,7 @@ class TrainConfig:
             "batch_size",
             f"must be even and >= 2, got {self.batch_size}",
         )
-        _check(self.schedule in ("train", "colab"), "schedule", f"must be train or colab, got {self.schedule!r}")
-        _check(self.gan in ("mixup_lsgan", "relativistic_avg_lsgan"), "gan", f"unknown adversarial loss {self.gan!r}")
-        _check(
-            self.perceptual in ("dlib", "vggface2", "none"),
-            "perceptual",
-            f"must be dlib, vggface2 or none, got {self.perceptual!r}",
-        )
+        check_choices(self)
         _check(
             self.perceptual != "vggface2" or bool(self.perceptual_weights),
             "perceptual_weights",
@@ -205,8 +212,3 @@ class TrainConfig:
         _check(self.backup_every >= 1, "backup_every", f"must be >= 1, got {self.backup_every}")
         _check(0 <= self.prob_colour_match <= 1, "prob_colour_match", "must be in [0, 1]")
         _check(self.workers >= -1, "workers", f"must be >= -1, got {self.workers}")
-        _check(
-            self.device in ("auto", "cpu", "cuda", "mps"),
-            "device",
-            f"must be auto, cpu, cuda or mps, got {self.device!r}",
-        )

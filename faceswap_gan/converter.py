@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from enum import Enum
 
-from faceswap_gan.config import setting
+from faceswap_gan.config import DEVICES, check_choices, setting
 
 
 class ColorCorrectionType(str, Enum):
@@ -90,7 +90,7 @@ class ConverterConfig:
     )
     segmentation: SegmentationType = setting(SegmentationType.NONE, "replace only these parts of the face")
     crf: int = setting(18, "H.264 quality of a video output, 0-51 (lower: better, larger)")
-    device: str = setting("auto", "where the model runs: auto, cpu, cuda or mps")
+    device: str = setting("auto", "where the model runs", DEVICES)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -114,15 +114,15 @@ class ConverterConfig:
             "min_size": self.min_size >= 12,
             "factor": 0.1 <= self.factor < 1,
             "crf": 0 <= self.crf <= 51,
-            "device": self.device in ("auto", "cpu", "cuda", "mps"),
         }
         ranges = {"bbox_moving_avg_coef": "[0, 1]", "detection_threshold": "[0, 1]", "roi_coverage": "(0, 1)",
                   "kf_noise_coef": "> 0", "min_face_area": ">= 0", "enhance": "[0, 1]",
                   "full_detection_every": ">= 1", "min_size": ">= 12 (P-Net's window)", "factor": "[0.1, 1)",
-                  "crf": "[0, 51]", "device": "auto, cpu, cuda, mps"}  # fmt: skip
+                  "crf": "[0, 51]"}  # fmt: skip
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"{name}: must be in {ranges[name]}, got {getattr(self, name)}")
+        check_choices(self)
 
     @property
     def resolution(self) -> int | None:

@@ -123,7 +123,9 @@ def prepare_dataset(
     return summaries
 
 
-def compute_masks(data_dir: str | os.PathLike, method: str = "dlib", progress: bool = True) -> dict[str, int]:
+def compute_masks(
+    data_dir: str | os.PathLike, method: str = ExtractConfig.mask_method, progress: bool = True
+) -> dict[str, int]:
     """(Re)compute eye masks for every face folder found under ``data_dir`` (training or extract layout).
     Returns how many masks each face folder got."""
     data_dir, data, extracted = Path(data_dir), DataFolder(data_dir), ExtractFolder(data_dir)

@@ -1,4 +1,5 @@
 import dataclasses
+from enum import Enum
 
 import pytest
 import yaml
@@ -17,6 +18,7 @@ from faceswap_gan.errors import UserError
     [("every", 0), ("size", 16), ("detection_threshold", 1.0), ("several_faces", "first"), ("mask_method", "fan")],
 )
 def test_invalid_values_name_the_field(field, value):
+    """Range checks and the allowed values of a setting alike."""
     with pytest.raises(ValueError, match=f"^{field}: "):
         ExtractConfig(**{field: value})
 
@@ -47,8 +49,8 @@ def _config_options():
     from faceswap_gan.config import LossWeights, ModelConfig, TrainConfig
     from faceswap_gan.converter import ConverterConfig
 
-    owners = {"extract": [ExtractConfig], "prepare": [ExtractConfig], "train": [ModelConfig, TrainConfig, LossWeights],
-              "convert": [ConverterConfig]}  # fmt: skip
+    owners = {"extract": [ExtractConfig], "prepare": [ExtractConfig], "masks": [ExtractConfig],
+              "train": [ModelConfig, TrainConfig, LossWeights], "convert": [ConverterConfig]}  # fmt: skip
     for command, classes in owners.items():
         for param in cli.cli.commands[command].params:
             owner = next((c for c in classes if param.name in {f.name for f in dataclasses.fields(c)}), None)
@@ -57,7 +59,7 @@ def _config_options():
 
 
 def test_the_cli_takes_each_default_and_help_from_the_config_field():
-    from faceswap_gan.config import describe
+    from faceswap_gan.config import choices, describe
 
     seen = 0
     for command, param, owner in _config_options():
@@ -65,6 +67,12 @@ def test_the_cli_takes_each_default_and_help_from_the_config_field():
         assert param.default in (None, UNSET), f"{command} --{param.name} restates a default"
         assert param.help == describe(owner, param.name), f"{command} --{param.name}"
         assert "[default: " in param.help
+        default = next(f.default for f in dataclasses.fields(owner) if f.name == param.name)
+        allowed = choices(owner, param.name) or (
+            [m.value for m in type(default)] if isinstance(default, Enum) else None
+        )
+        if allowed is not None:  # the values it takes come from the field too
+            assert list(param.type.choices) == [str(a) for a in allowed], f"{command} --{param.name}"
     assert seen >= 40  # the walk found the options (extract 9 twice, train 21, convert 17)
 
 
