@@ -20,7 +20,7 @@ from torch import nn
 from faceswap_gan.errors import UserError
 
 
-def _max_pool_same(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+def max_pool_same(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
     """TensorFlow "same" max pooling: out = ceil(in / stride), padding split low-then-high with -inf."""
     if kernel == stride == 2:
         return _max_pool_2x2(x)
@@ -64,7 +64,7 @@ class PNet(nn.Module):
         self.cls = nn.Conv2d(32, 2, 1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _max_pool_same(self.conv1(x), 2, 2)
+        x = max_pool_same(self.conv1(x), 2, 2)
         x = self.conv3(self.conv2(x))
         return self.cls(x).softmax(1)[:, 1], self.box(x)
 
@@ -87,7 +87,7 @@ class RNet(nn.Module):
         self.cls = nn.Linear(128, 2)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = _max_pool_same(self.conv1(x), 3, 2)
+        x = max_pool_same(self.conv1(x), 3, 2)
         x = F.max_pool2d(self.conv2(x), 3, 2)
         x = self.fc(_flatten_keras(self.conv3(x)))
         return self.cls(x).softmax(1)[:, 1], self.box(x)
@@ -108,9 +108,9 @@ class ONet(nn.Module):
         self.cls = nn.Linear(256, 2)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        x = _max_pool_same(self.conv1(x), 3, 2)
+        x = max_pool_same(self.conv1(x), 3, 2)
         x = F.max_pool2d(self.conv2(x), 3, 2)
-        x = _max_pool_same(self.conv3(x), 2, 2)
+        x = max_pool_same(self.conv3(x), 2, 2)
         x = self.fc(_flatten_keras(self.conv4(x)))
         return self.cls(x).softmax(1)[:, 1], self.box(x), self.points(x)
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from faceswap_gan.config import ExtractConfig
 from faceswap_gan.faces.detector import Detection, DetectorSettings, VideoDetector, downscale_factor
 from faceswap_gan.faces.mtcnn import MTCNNDetector
-from faceswap_gan.faces.mtcnn_nets import _max_pool_same
+from faceswap_gan.faces.mtcnn_nets import max_pool_same
 from faceswap_gan.io.media import iter_frames, probe_video, read_image
 from faceswap_gan.nets.dlib_resnet import model_path
 from tests.conftest import CLIPS, DATA, PHOTOS
@@ -159,7 +159,7 @@ def test_pnet_pooling_equals_max_pool2d_with_ceil_mode(shape):
     """The pairwise-maximum 2x2 pooling gives max_pool2d's exact values, a lone last row/column included."""
     x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     x.view(-1)[::7] = float("-inf")
-    assert torch.equal(_max_pool_same(x, 2, 2), F.max_pool2d(x, 2, 2, ceil_mode=True))
+    assert torch.equal(max_pool_same(x, 2, 2), F.max_pool2d(x, 2, 2, ceil_mode=True))
 
 
 class BrightSquareDetector:
