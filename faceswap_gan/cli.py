@@ -7,6 +7,7 @@ interrupt exits with 130. Nothing here prints a traceback for bad input.
 from __future__ import annotations
 
 import dataclasses
+import signal
 import sys
 from enum import Enum
 from pathlib import Path
@@ -16,7 +17,7 @@ import click
 from faceswap_gan import __version__
 from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig, choices, describe, load_config
 from faceswap_gan.converter import ConverterConfig
-from faceswap_gan.errors import UserError
+from faceswap_gan.errors import UserError, os_error_message
 
 EXAMPLES_EXTRACT = """
 \b
@@ -73,6 +74,7 @@ def _extract_options(fn):
             _option(e, "several_faces"),
             _option(e, "reference", type=click.Path(exists=True, dir_okay=False)),
             _option(e, "mask_method"),
+            _option(e, "max_pixels", type=click.IntRange(min=1)),
             click.option("--overwrite", is_flag=True, help="Replace a previous result in the output folder."),
             click.option("--quiet", is_flag=True, help="No progress bar."),
         ],
@@ -294,7 +296,7 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
     "out_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Output video (.mp4) for a video, image (.png, .jpg) for an image.",
+    help="Output video (.mp4, .mkv, .mov, .webm) for a video, image (.png, .jpg, ...) for an image.",
 )
 @click.option(
     "--config",
@@ -322,6 +324,8 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
 @click.option("--end", type=click.FloatRange(min=0), help="Seconds into the video.")
 @_option(ConverterConfig, "crf", type=click.IntRange(0, 51))
 @_option(ConverterConfig, "device")
+@_option(ConverterConfig, "max_pixels", type=click.IntRange(min=1))
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file (never the input).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def convert(
     source: Path,
@@ -331,6 +335,7 @@ def convert(
     reference,
     start: float,
     end,
+    overwrite: bool,
     quiet: bool,
     **fields,
 ) -> None:
@@ -341,9 +346,11 @@ def convert(
     # The model's resolution unless a config file says otherwise.
     config = _load(ConverterConfig, config_file, fields, defaults={"image_shape": None})
     if source.suffix.lower() in IMAGE_EXTENSIONS:
-        summary = convert_image(source, model_path, out_path, config, reference)
+        summary = convert_image(source, model_path, out_path, config, reference, overwrite)
     else:
-        summary = convert_video(source, model_path, out_path, config, start, end, reference, not quiet)
+        summary = convert_video(
+            source, model_path, out_path, config, start, end, reference, not quiet, overwrite=overwrite
+        )
     click.echo(f"{source}: {summary.describe()}")
     click.echo(f"written {out_path}")
 
@@ -420,11 +427,19 @@ def augment_parts_command(data_dir: Path, parts: str, neighbours: int, out_dir, 
     click.echo(f"{summary.written} part-swapped faces from {summary.sources} A faces in {summary.out_dir}")
 
 
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM (kill, a closed session) ends the work like Ctrl-C: partial files go
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(standalone_mode=False)
     except UserError as exc:
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OSError as exc:  # a file we could not write or read that no stage foresaw: still one line
+        click.echo(f"error: {os_error_message(exc)}", err=True)
         sys.exit(1)
     except (click.exceptions.Abort, KeyboardInterrupt):
         command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")

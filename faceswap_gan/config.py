@@ -21,6 +21,10 @@ T = TypeVar("T")
 NORMS = ("none", "instancenorm", "layernorm", "groupnorm", "batchnorm", "hybrid")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MASK_METHODS = ("dlib", "rect")  # eye masks: dlib's 68 landmarks, or rectangles around MTCNN's eyes
+# Images and frames larger than this are refused before decoding: a 1 MB PNG can declare 20000x20000
+# pixels, which takes 9 GB to decode and detect on. 100 MP covers 8K video and most camera photos.
+MAX_PIXELS = 100_000_000
+MAX_PIXELS_DOC = "refuse images and videos with more pixels than this (decoding them needs the memory)"
 
 
 def _check(ok: bool, field: str, message: str) -> None:
@@ -82,8 +86,10 @@ class ExtractConfig:
         "dlib", "eye masks from dlib's 68 landmarks (rectangles where they fail), or rectangles", MASK_METHODS
     )
     batch_size: int = setting(8, "frames detected together")
+    max_pixels: int = setting(MAX_PIXELS, MAX_PIXELS_DOC)
 
     def __post_init__(self) -> None:
+        _check(self.max_pixels >= 1, "max_pixels", f"must be >= 1, got {self.max_pixels}")
         _check(self.every >= 1, "every", f"must be >= 1, got {self.every}")
         _check(32 <= self.size <= 1024, "size", f"must be in [32, 1024], got {self.size}")
         _check(self.min_size >= 12, "min_size", f"must be >= 12 (P-Net's window), got {self.min_size}")

@@ -30,10 +30,10 @@ from faceswap_gan.faces.detector import DetectorSettings, VideoDetector
 from faceswap_gan.faces.dlib_models import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
 from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.faces.tracking import FaceTracker
-from faceswap_gan.io.atomic import atomic_write
+from faceswap_gan.io.atomic import atomic_write, check_output
 from faceswap_gan.io.checkpoint import load_model
-from faceswap_gan.io.media import Frame, iter_av, probe_video, read_image, write_image
-from faceswap_gan.io.video import VideoWriter
+from faceswap_gan.io.media import IMAGE_EXTENSIONS, Frame, check_pixels, iter_av, probe_video, read_image, write_image
+from faceswap_gan.io.video import VideoWriter, check_video_path
 from faceswap_gan.runtime import setup_runtime
 
 T = TypeVar("T")
@@ -48,6 +48,7 @@ class ConvertSummary:
     frames_swapped: int = 0  # frames with at least one face swapped
     faces_swapped: int = 0
     seconds: float = 0.0
+    warning: str | None = None  # e.g. the input ended before its container said it would
 
     def count(self, faces_per_frame: list[int]) -> None:
         self.frames += len(faces_per_frame)
@@ -59,7 +60,7 @@ class ConvertSummary:
         return (
             f"{self.frames} frames, {self.frames_swapped} with a face swapped ({self.faces_swapped} faces), "
             f"{self.seconds:.1f} s ({rate:.1f} frames/s)"
-        )
+        ) + (f"\nwarning: {self.warning}" if self.warning else "")
 
 
 @dataclass
@@ -99,7 +100,7 @@ class FramePipeline:
         self.tracker = FaceTracker(
             config.use_kalman_filter, config.kf_noise_coef, config.bbox_moving_avg_coef, config.use_smoothed_bbox
         )
-        self.reference = reference_descriptor(reference, self.detector) if reference else None
+        self.reference = reference_descriptor(reference, self.detector, config.max_pixels) if reference else None
 
     def run(self, frames: list[Frame], summary: ConvertSummary) -> list[np.ndarray]:
         """The output images (per the layout) of consecutive frames."""
@@ -154,14 +155,20 @@ def convert_video(
     reference: str | None = None,
     progress: bool = True,
     batch_size: int = 4,
+    overwrite: bool = False,
 ) -> ConvertSummary:
     """``source`` video -> ``out_path`` video of the same frame rate, with the source's sound; the resolved
-    settings beside it (``settings_path``)."""
+    settings beside it (``settings_path``). An existing ``out_path`` is replaced only with ``overwrite``."""
     began, summary = time.perf_counter(), ConvertSummary()
-    # 1. Inputs first: the video, the model, the settings.
+    # 1. Inputs and the output first, before any work: the video, the model, the settings.
     info = probe_video(source)
+    check_pixels(source, f"{info.width}x{info.height}", info.width * info.height, config.max_pixels)
+    check_video_path(out_path)
+    check_output(out_path, (source, model_path, reference), overwrite)
     if end is not None and end <= start:
         raise UserError(f"--end ({end}) must be after --start ({start})")
+    if info.duration and start >= info.duration:
+        raise UserError(f"--start {start:g} s is past the end of {source} ({info.duration:.1f} s long)")
     pipeline = FramePipeline(model_path, config, reference)
     width, height = LAYOUTS[config.output_type].panels * info.width, info.height
     audio_rate = info.audio_rate
@@ -197,6 +204,11 @@ def convert_video(
     bar.close()
     save_config(pipeline.config, settings_path(out_path))
     summary.seconds = time.perf_counter() - began
+    if summary.frames < 0.95 * expected - 1:  # the file ends before its container says it does
+        summary.warning = (
+            f"{source}: decoded {summary.frames} of the {expected} frames its container declares; "
+            "the file may be cut short, and the output is as short"
+        )
     return summary
 
 
@@ -206,10 +218,15 @@ def convert_image(
     out_path: str | os.PathLike,
     config: ConverterConfig,
     reference: str | None = None,
+    overwrite: bool = False,
 ) -> ConvertSummary:
-    """One image -> ``out_path`` (format from its extension), written atomically; the settings beside it."""
+    """One image -> ``out_path`` (format from its extension), written atomically; the settings beside it.
+    An existing ``out_path`` is replaced only with ``overwrite``."""
     began, summary = time.perf_counter(), ConvertSummary()
-    image = read_image(source)
+    if Path(out_path).suffix.lower() not in IMAGE_EXTENSIONS:
+        raise UserError(f"{out_path}: an image output needs one of the extensions {', '.join(IMAGE_EXTENSIONS)}")
+    check_output(out_path, (source, model_path, reference), overwrite)
+    image = read_image(source, config.max_pixels)
     pipeline = FramePipeline(model_path, config, reference)
     [result] = pipeline.run([Frame(0, 0.0, image, Path(source).stem)], summary)
     with atomic_write(out_path) as tmp:

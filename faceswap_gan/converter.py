@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from enum import Enum
 
-from faceswap_gan.config import DEVICES, check_choices, setting
+from faceswap_gan.config import DEVICES, MAX_PIXELS, MAX_PIXELS_DOC, check_choices, setting
 
 
 class ColorCorrectionType(str, Enum):
@@ -91,6 +91,7 @@ class ConverterConfig:
     segmentation: SegmentationType = setting(SegmentationType.NONE, "replace only these parts of the face")
     crf: int = setting(18, "H.264 quality of a video output, 0-51 (lower: better, larger)")
     device: str = setting("auto", "where the model runs", DEVICES)
+    max_pixels: int = setting(MAX_PIXELS, MAX_PIXELS_DOC)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -114,11 +115,12 @@ class ConverterConfig:
             "min_size": self.min_size >= 12,
             "factor": 0.1 <= self.factor < 1,
             "crf": 0 <= self.crf <= 51,
+            "max_pixels": self.max_pixels >= 1,
         }
         ranges = {"bbox_moving_avg_coef": "[0, 1]", "detection_threshold": "[0, 1]", "roi_coverage": "(0, 1)",
                   "kf_noise_coef": "> 0", "min_face_area": ">= 0", "enhance": "[0, 1]",
                   "full_detection_every": ">= 1", "min_size": ">= 12 (P-Net's window)", "factor": "[0.1, 1)",
-                  "crf": "[0, 51]"}  # fmt: skip
+                  "crf": "[0, 51]", "max_pixels": ">= 1"}  # fmt: skip
         for name, ok in checks.items():
             if not ok:
                 raise ValueError(f"{name}: must be in {ranges[name]}, got {getattr(self, name)}")

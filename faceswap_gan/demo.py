@@ -16,6 +16,7 @@ from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig
 from faceswap_gan.convert import convert_video
 from faceswap_gan.converter import ConverterConfig
 from faceswap_gan.extract import prepare_dataset
+from faceswap_gan.io.media import count_source
 from faceswap_gan.sample_clips import make_sample_clip
 from faceswap_gan.train import train_model
 
@@ -41,6 +42,9 @@ def run_demo(
 ) -> DemoResult:
     """Run extract -> train -> convert in ``out_dir``; the built-in clips when ``src``/``dst`` are not given."""
     began, out_dir = time.perf_counter(), Path(out_dir)
+    for given in (src, dst):  # the user's clips are checked before minutes go into the built-in ones
+        if given is not None:
+            count_source(given)
     # 1. The two clips.
     if src is None:
         src = make_sample_clip("astronaut", out_dir / "clips" / "astronaut.mp4", seconds=4, seed=seed)
@@ -55,7 +59,8 @@ def run_demo(
     # 4. A's clip with B's face, alone and beside the source and the masks.
     settings = dict(image_shape=None, color_correction="adain")
     swapped, side = out_dir / "swapped.mp4", out_dir / "side_by_side.mp4"
-    convert_video(src, out_dir / "run", swapped, ConverterConfig(**settings, output_type="single"), progress=progress)
-    convert_video(src, out_dir / "run", side, ConverterConfig(**settings, output_type="triple"), progress=progress)
+    for out, layout in ((swapped, "single"), (side, "triple")):
+        convert_video(src, out_dir / "run", out, ConverterConfig(**settings, output_type=layout), progress=progress,
+                      overwrite=True)  # fmt: skip
     previews = sorted((out_dir / "run" / "previews").iterdir())[-1]
     return DemoResult(swapped, side, previews, out_dir / "run" / "loss_plot.png", time.perf_counter() - began)

@@ -9,8 +9,10 @@ or failed run never leaves a half-written result where a good one was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -21,14 +23,14 @@ import numpy as np
 from tqdm import tqdm
 
 from faceswap_gan.config import ExtractConfig, save_config
-from faceswap_gan.errors import StreamBroken, UserError
+from faceswap_gan.errors import StreamBroken, UserError, warn
 from faceswap_gan.faces.alignment import TEMPLATE, align_face
 from faceswap_gan.faces.detector import Detection, DetectorSettings
 from faceswap_gan.faces.dlib_models import SAME_PERSON_DISTANCE, face_descriptor, reference_descriptor
 from faceswap_gan.faces.masks import eye_mask, eye_mask_rectangles
 from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.io.alignments_file import write_alignments
-from faceswap_gan.io.atomic import publish_folder
+from faceswap_gan.io.atomic import publish_all
 from faceswap_gan.io.layout import SIDES, DataFolder, ExtractFolder
 from faceswap_gan.io.media import (
     Frame,
@@ -49,14 +51,16 @@ class ExtractSummary:
     skipped: Counter = field(default_factory=Counter)  # frames skipped, by reason
     rect_masks: int = 0  # eye masks that fell back to rectangles
     seconds: float = 0.0
-    warning: str | None = None  # e.g. the video broke part-way: what was read before is kept
+    unreadable: list[str] = field(default_factory=list)  # images of a folder that could not be read, skipped
+    warnings: list[str] = field(default_factory=list)  # e.g. the video broke part-way: what was read is kept
 
     def describe(self) -> str:
         reasons = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.skipped.items())) or "none"
+        unreadable = f", {len(self.unreadable)} unreadable images skipped" if self.unreadable else ""
         return (
-            f"{self.frames_read} frames read, {self.faces_written} faces written, frames skipped: {reasons}; "
-            f"{self.rect_masks} eye masks from rectangles; {self.seconds:.1f} s"
-        ) + (f"\nwarning: {self.warning}" if self.warning else "")
+            f"{self.frames_read} frames read{unreadable}, {self.faces_written} faces written, frames skipped: "
+            f"{reasons}; {self.rect_masks} eye masks from rectangles; {self.seconds:.1f} s"
+        ) + "".join(f"\nwarning: {w}" for w in [*self.unreadable, *self.warnings])
 
 
 @dataclass(frozen=True)
@@ -83,14 +87,17 @@ def extract_faces(
     # 1. Check the input and the destination before any work.
     count_source(source, config.every)
     _claim(out_dir, [folder.faces.name, folder.alignments.name], overwrite)
-    # 2. Extract into a staging folder.
-    staging = out_dir / f".{folder.faces.name}.partial"
-    outputs = _Outputs(staging / folder.ALIGNED, staging / folder.MASKS, staging / folder.RAW)
-    summary, frames = _run(source, outputs, config, MTCNNDetector(_detector_settings(config)), progress)
-    # 3. Publish: the new result replaces the old one only now that it is complete.
-    publish_folder(staging, folder.faces)
-    write_alignments(folder.alignments, _alignments(source, config, frames))
-    save_config(config, folder.settings)
+    # 2. Extract into a staging folder laid out like the result.
+    with _staging(out_dir, "extract") as root:
+        staged = ExtractFolder(root)
+        outputs = _Outputs(staged.aligned, staged.masks, staged.faces / folder.RAW)
+        summary, frames = _run(source, outputs, config, MTCNNDetector(_detector_settings(config)), progress)
+        write_alignments(staged.alignments, _alignments(source, config, frames))
+        save_config(config, staged.settings)
+        # 3. Publish: faces, alignments and settings replace the old ones together, only now that all are complete.
+        publish_all(
+            [(staged.faces, folder.faces), (staged.alignments, folder.alignments), (staged.settings, folder.settings)]
+        )
     return summary
 
 
@@ -111,15 +118,19 @@ def prepare_dataset(
     _claim(data_dir, [p for s in sides for p in folder.parts(s)], overwrite)
     detector = MTCNNDetector(_detector_settings(config))
     summaries = {}
-    for side, source in sides.items():
-        staging = data_dir / f".{folder.faces(side).name}.partial"
-        outputs = _Outputs(staging / "faces", staging / "masks")
-        summaries[side], frames = _run(source, outputs, config, detector, progress, label=side)
-        publish_folder(outputs.aligned, folder.faces(side))
-        publish_folder(outputs.masks, folder.masks(side))
-        shutil.rmtree(staging, ignore_errors=True)
-        write_alignments(folder.alignments(side), _alignments(source, config, frames))
-    save_config(config, folder.settings)
+    # Both people into one staging folder: a failure on either side publishes nothing.
+    with _staging(data_dir, "prepare") as root:
+        staged = DataFolder(root)
+        for side, source in sides.items():
+            outputs = _Outputs(staged.faces(side), staged.masks(side))
+            summaries[side], frames = _run(source, outputs, config, detector, progress, label=side)
+            write_alignments(staged.alignments(side), _alignments(source, config, frames))
+        save_config(config, staged.settings)
+        parts = [(staged.faces(s), folder.faces(s)) for s in sides] + [
+            (staged.masks(s), folder.masks(s)) for s in sides
+        ]
+        parts += [(staged.alignments(s), folder.alignments(s)) for s in sides] + [(staged.settings, folder.settings)]
+        publish_all(parts)
     return summaries
 
 
@@ -135,24 +146,30 @@ def compute_masks(
         raise UserError(
             f"{data_dir}: no face folders (face_src/, face_dst/ or faces/aligned_faces/); run prepare or extract"
         )
-    counts = {}
-    for faces_dir, masks_dir in pairs:
-        files = list_images(faces_dir)
-        if not files:
-            raise UserError(f"{faces_dir}: the folder has no images")
-        staging = masks_dir.with_name(f".{masks_dir.name}.partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        for file in tqdm(files, desc=f"masks {faces_dir.name}", unit="face", disable=not progress):
-            face = read_image(file)
-            mask = (
-                eye_mask(face)[0]
-                if method == "dlib"
-                else eye_mask_rectangles(TEMPLATE[:2] * face.shape[0], face.shape[0])
-            )
-            write_image(staging / file.name, mask)
-        publish_folder(staging, masks_dir)
-        counts[str(faces_dir)] = len(files)
+    counts, parts = {}, []
+    with _staging(data_dir, "masks") as root:  # every folder's new masks, published together
+        for i, (faces_dir, masks_dir) in enumerate(pairs):
+            files = list_images(faces_dir)
+            if not files:
+                raise UserError(f"{faces_dir}: the folder has no images")
+            staged, written = root / str(i), 0
+            staged.mkdir()
+            for file in tqdm(files, desc=f"masks {faces_dir.name}", unit="face", disable=not progress):
+                try:
+                    face = read_image(file)
+                except UserError as exc:  # one bad file does not cost the others their masks
+                    warn(f"{exc}; skipped")
+                    continue
+                mask = (
+                    eye_mask(face)[0]
+                    if method == "dlib"
+                    else eye_mask_rectangles(TEMPLATE[:2] * face.shape[0], face.shape[0])
+                )
+                write_image(staged / file.name, mask)
+                written += 1
+            parts.append((staged, masks_dir))
+            counts[str(faces_dir)] = written
+        publish_all(parts)
     return counts
 
 
@@ -164,10 +181,10 @@ def _run(
 ) -> tuple[ExtractSummary, list[dict]]:
     """Detect, select, align, mask and write every face of ``source``; returns the summary and per-frame records."""
     start, summary, records = time.perf_counter(), ExtractSummary(), []
-    reference = reference_descriptor(config.reference, detector) if config.reference else None
-    shutil.rmtree(outputs.aligned.parent, ignore_errors=True)  # a stale staging folder of a killed run
+    reference = reference_descriptor(config.reference, detector, config.max_pixels) if config.reference else None
     outputs.make()
-    bar = tqdm(total=count_source(source, config.every), desc=label, unit="frame", disable=not progress)
+    declared = count_source(source, config.every)
+    bar = tqdm(total=declared, desc=label, unit="frame", disable=not progress)
     try:
         for batch in _batches(source, config, summary):
             records += _process(batch, detector.detect([f.image for f in batch]), outputs, config, reference, summary)
@@ -175,8 +192,12 @@ def _run(
     finally:
         bar.close()
     summary.seconds = time.perf_counter() - start
+    read = summary.frames_read + len(summary.unreadable)
+    if is_video(source) and not summary.warnings and read < 0.95 * declared - 1:
+        summary.warnings.append(
+            f"{source}: decoded {read} of the {declared} frames its container declares; the file may be cut short"
+        )
     if not summary.faces_written:
-        shutil.rmtree(outputs.aligned.parent, ignore_errors=True)
         raise UserError(
             f"{source}: no usable face in {summary.frames_read} frames ({summary.describe()}); "
             "check the input, or lower --detection-threshold / --min-face-area"
@@ -188,13 +209,13 @@ def _batches(source, config: ExtractConfig, summary: ExtractSummary) -> Iterator
     """Frames in lists of ``config.batch_size``; a video that breaks part-way ends the stream with a warning."""
     batch: list[Frame] = []
     try:
-        for frame in iter_source(source, config.every):
+        for frame in iter_source(source, config.every, config.max_pixels, summary.unreadable):
             batch.append(frame)
             if len(batch) == config.batch_size:
                 yield batch
                 batch = []
     except StreamBroken as exc:
-        summary.warning = f"{exc}; the frames before it were used"
+        summary.warnings.append(f"{exc}; the frames before it were used")
     if batch:
         yield batch
 
@@ -289,11 +310,23 @@ def _claim(out_dir: Path, names: list[str], overwrite: bool) -> None:
         raise UserError(f"{out_dir}: already holds {', '.join(existing)}; use --overwrite to replace, or another --out")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        with tempfile.TemporaryFile(dir=out_dir):  # a unique name: nothing planted there is touched
+            pass
     except OSError as exc:
         raise UserError(f"{out_dir}: cannot write there ({exc.strerror}); choose another --out") from exc
+
+
+@contextlib.contextmanager
+def _staging(out_dir: Path, name: str) -> Iterator[Path]:
+    """A fresh hidden staging folder in ``out_dir`` (one a killed run left is cleared first), removed
+    afterwards whatever happens: after publishing it holds only the replaced old results."""
+    root = out_dir / f".{name}.partial"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _alignments(source, config: ExtractConfig, frames: list[dict]) -> dict:

@@ -81,22 +81,25 @@ def running_on(requested: str):
 
 @contextlib.contextmanager
 def deferred_interrupt():
-    """Turn Ctrl-C into a request that the loop honours between iterations, so that a checkpoint never
+    """Turn Ctrl-C (and SIGTERM) into a request that the loop honours between iterations, so that a checkpoint never
     holds half an iteration (a D step without its G step). Yields a callable: True once requested.
     A second Ctrl-C interrupts at once."""
-    requested = threading.Event()
+    requested, owner = threading.Event(), os.getpid()
     if threading.current_thread() is not threading.main_thread():
         yield requested.is_set
         return
 
     def handler(signum, frame):
+        if os.getpid() != owner:  # a data-loading worker forked with this handler: the trainer decides
+            return
         if requested.is_set():
             raise KeyboardInterrupt
         requested.set()
         print("\nstopping after this iteration (Ctrl-C again to stop at once)", flush=True)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield requested.is_set
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -20,13 +20,14 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from faceswap_gan.config import LossWeights, ModelConfig, TrainConfig
+from faceswap_gan.io.atomic import atomic_write
 from faceswap_gan.io.layout import AUG_SIDE
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.runtime import Runtime, deferred_interrupt, running_on
 from faceswap_gan.training.data import FaceSet, make_loader, preview_faces
 from faceswap_gan.training.nonfinite import NonFiniteGuard
-from faceswap_gan.training.reporting import report
+from faceswap_gan.training.reporting import loss_row, read_losses, reconcile, report
 from faceswap_gan.training.run_folder import (
     backup_checkpoint,
     latest_checkpoint,
@@ -85,6 +86,11 @@ def train_model(
                              runtime.world_size)  # fmt: skip
         preview = [preview_faces(f, model_config.resolution).to(runtime.device) for f in (faces_a, faces_b)]
         ckpt, guard = latest_checkpoint(run_dir), NonFiniteGuard(latest_checkpoint(run_dir))
+        # The loss rows so far travel in the checkpoint; what the folder shows is made to agree with it.
+        log = _resumed_log(run_dir, state)
+        if state and runtime.is_main:
+            reconcile(run_dir, start, log, model.generator.eval(), preview)
+            model.train()
         history, last, began = [], {}, time.perf_counter()
         # 3. The loop: order and cadence.
         bar = tqdm(total=stop - start, desc="train", unit="it", disable=not (progress and runtime.is_main))
@@ -92,7 +98,7 @@ def train_model(
             for iteration, (batch_a, batch_b) in zip(range(start, stop), loader, strict=False):
                 if interrupted():  # Ctrl-C: keep every finished iteration, then stop
                     if runtime.is_main and iteration > start:
-                        save_training_state(ckpt, model, opt_g, opt_d, config, iteration)
+                        save_training_state(ckpt, model, opt_g, opt_d, config, iteration, log)
                     raise KeyboardInterrupt
                 # 3a. Schedule switches: fresh optimisers at the new learning rates, maybe the decoder swap.
                 for phase in switches_at(phases, iteration):
@@ -110,15 +116,18 @@ def train_model(
                 last = losses
                 history.append(losses)
                 bar.set_postfix(g=f"{losses['g_total']:.3f}", d=f"{losses['d_a'] + losses['d_b']:.3f}")
-                # 3c. Cadence: losses, plot, preview and checkpoint; backups.
+                # 3c. Cadence: the checkpoint first (with the interval's loss row), then what shows it: the
+                #     loss table, plot and preview; backups. A crash between the two is mended on resume.
                 if due and runtime.is_main:
-                    model.eval()
-                    report(run_dir, done, history, model.generator, preview)
-                    model.train()
+                    log.append(loss_row(done, history))
                     history = []
-                    save_training_state(ckpt, model, opt_g, opt_d, config, done)
+                    save_training_state(ckpt, model, opt_g, opt_d, config, done, log)
                     if done % config.backup_every == 0:
-                        shutil.copyfile(ckpt, backup_checkpoint(run_dir, done))
+                        with atomic_write(backup_checkpoint(run_dir, done)) as tmp:
+                            shutil.copyfile(ckpt, tmp)
+                    model.eval()
+                    report(run_dir, log, model.generator, preview)
+                    model.train()
         return TrainSummary(run_dir, start, stop, time.perf_counter() - began, last)
 
 
@@ -134,6 +143,16 @@ def _build(model_config: ModelConfig, config: TrainConfig, weights: LossWeights,
     if runtime.distributed:
         gen, disc = DistributedDataParallel(gen), DistributedDataParallel(disc)
     return TrainParts(model, gen, disc, perceptual, runtime, config, weights)
+
+
+def _resumed_log(run_dir: Path, state: dict | None) -> list[dict[str, float]]:
+    """The loss rows up to the checkpoint: kept in it since checkpoints carry them; from losses.csv, cut
+    at the checkpoint's iteration, for checkpoints written before."""
+    if not state:
+        return []
+    if "log" in state:
+        return [dict(row) for row in state["log"]]
+    return [row for row in read_losses(run_dir / "losses.csv") if row.get("iteration", 0) <= state["iteration"]]
 
 
 def _workers(config: TrainConfig) -> int:

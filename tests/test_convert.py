@@ -219,7 +219,8 @@ def test_ctrl_c_during_conversion_keeps_the_previous_output(model_dir, tmp_path,
         return render(self, located)
 
     monkeypatch.setattr(FramePipeline, "render", interrupted_render)
-    code, _, err = run_cli(capsys, "convert", CLIPS / "d18.mp4", "--model", model_dir, "--out", out, "--quiet")
+    args = ["--out", out, "--overwrite", "--quiet"]
+    code, _, err = run_cli(capsys, "convert", CLIPS / "d18.mp4", "--model", model_dir, *args)
     assert code == 130 and "interrupted" in err and "resume training" not in err, err
     assert len(calls) < 8  # stopped near the third batch, not at the end of the video
     assert out.read_bytes() == b"previous result" and [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
@@ -248,10 +249,12 @@ def test_failures_are_one_line_and_keep_the_previous_output(model_dir, tmp_path,
     cases = [(broken, model_dir, "stream breaks"), (CLIPS / "d18.mp4", tmp_path / "notes.txt", "not a faceswap-gan"),
              (tmp_path / "missing.mp4", model_dir, "no such file")]  # fmt: skip
     for source, model, message in cases:
-        code, _, err = run_cli(capsys, "convert", source, "--model", model, "--out", out, "--quiet")
+        code, _, err = run_cli(capsys, "convert", source, "--model", model, "--out", out, "--overwrite", "--quiet")
         assert code == 1 and message in err and "Traceback" not in err, err
         assert out.read_bytes() == b"previous result"
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     # A video without faces passes through unchanged in length.
-    code, stdout, _ = run_cli(capsys, "convert", blank_video, "--model", model_dir, "--out", out, "--quiet")
+    code, stdout, _ = run_cli(
+        capsys, "convert", blank_video, "--model", model_dir, "--out", out, "--overwrite", "--quiet"
+    )
     assert code == 0 and "12 frames, 0 with a face swapped" in stdout

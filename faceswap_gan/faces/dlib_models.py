@@ -47,11 +47,11 @@ def face_descriptor(image: np.ndarray, box: np.ndarray) -> np.ndarray:
     return np.asarray(_describer().compute_face_descriptor(image, shape), dtype=np.float64)
 
 
-def reference_descriptor(path: str | os.PathLike, detector) -> np.ndarray:
+def reference_descriptor(path: str | os.PathLike, detector, max_pixels: int | None = None) -> np.ndarray:
     """The descriptor of the largest face in a reference photo (``detector``: any ``Detector``)."""
     from faceswap_gan.io.media import read_image
 
-    image = read_image(path)
+    image = read_image(path, max_pixels)
     faces = detector.detect([image])[0]
     if not faces:
         raise UserError(f"{path}: no face found in the reference photo; use a clear frontal photo")

@@ -1,39 +1,192 @@
-"""Files that appear only when complete: write to a hidden temporary name beside the target, rename on
-success, remove the temporary file on failure. A crash never leaves half a file where a good one was."""
+"""Files and folders that appear only when complete.
+
+A file is written under a new, unique temporary name beside its target, created exclusively (so a name
+planted in a shared folder, a link say, is never written through), and renamed onto the target on
+success; on failure the temporary file is removed and the target is as it was. Folders are built in a
+staging folder and exchanged with the old one in one step where the system can (Linux's renameat2),
+and several parts of one result are published together or not at all (``publish_all``).
+
+Temporary names carry the writer's process id (``.NAME.PID.XXXXXXXX.partial.EXT``), so that a later run
+removes the ones of a process that was killed (``remove_stale_partials``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import os
+import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from faceswap_gan.errors import UserError, os_error_message
 
-def partial_path(path: str | os.PathLike) -> Path:
-    """The temporary name used for ``path`` while it is being written (same folder, same extension)."""
+
+def _umask() -> int:
+    try:  # Linux tells it without changing it (os.umask would, for every thread of the process)
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("Umask:"))
+        return int(line.split()[1], 8)
+    except (OSError, StopIteration, ValueError):
+        return 0o022
+
+
+def temporary_path(path: str | os.PathLike) -> Path:
+    """A new empty file beside ``path``, with a unique name, created exclusively, with the permissions a
+    plain new file would get (mkstemp's are 0600)."""
     path = Path(path)
-    return path.with_name(f".{path.stem}.partial{path.suffix}")
+    remove_stale_partials(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.{os.getpid()}.", suffix=f".partial{path.suffix}")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
+    return Path(name)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_partials(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files for ``path`` that a process no longer running left (``kill -9``, a
+    power cut): ours only (our naming, our user, a regular file). Returns what was removed."""
+    path = Path(path)
+    pattern = re.compile(rf"\.{re.escape(path.stem)}\.(\d+)\.[^/]+\.partial{re.escape(path.suffix)}")
+    removed = []
+    try:
+        candidates = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for candidate in candidates:
+        match = pattern.fullmatch(candidate.name)
+        if not match or _running(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            info = candidate.lstat()
+            if info.st_uid == os.getuid() and candidate.is_file() and not candidate.is_symlink():
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
+
+
+def discard(path: Path) -> None:
+    """Remove a temporary file; a failure here (the folder is gone, say) must not hide the error that
+    made us discard it."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 @contextmanager
 def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield the temporary path to write; it becomes ``path`` when the block ends without error."""
-    tmp = partial_path(path)
+    """Yield a temporary path to write; it becomes ``path`` when the block ends without error."""
+    tmp = temporary_path(path)
     try:
         yield tmp
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux's renameat2 with RENAME_EXCHANGE); False where the
+    system or the file system cannot, so that the caller falls back to two renames."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _put(staged: Path, final: Path) -> None:
+    """Move ``staged`` to ``final``; an old ``final`` ends up at ``staged`` (to be removed or put back)."""
+    if not final.exists():
+        os.rename(staged, final)
+    elif not _exchange(staged, final):
+        # Two renames: for a moment ``final`` is missing, never half-written.
+        aside = staged.with_name(staged.name + ".old")
+        os.rename(final, aside)
+        os.rename(staged, final)
+        os.rename(aside, staged)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        discard(path)
+
+
+def publish_all(parts: list[tuple[Path, Path]]) -> None:
+    """Move every finished ``(staged, final)`` file or folder into place, all or none: if one move fails,
+    those already made are undone and the old results stay. Old results are removed at the end."""
+    done: list[tuple[Path, Path, bool]] = []
+    try:
+        for staged, final in parts:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            existed = final.exists()
+            _put(staged, final)
+            done.append((staged, final, existed))
+    except BaseException:
+        for staged, final, existed in reversed(done):
+            with contextlib.suppress(OSError):
+                _put(final, staged) if existed else os.rename(final, staged)
+        raise
+    for staged, _, existed in done:
+        if existed:
+            _remove(staged)  # now the old result
+
+
 def publish_folder(staging: Path, final: Path) -> None:
-    """Move a finished staging folder to ``final``, replacing what was there only at the last moment."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    old = final.with_name(f".{final.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.rename(old)
-    staging.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    """Move a finished staging folder to ``final``, replacing what was there in one step where possible."""
+    publish_all([(staging, final)])
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)  # also through links and hard links
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def check_output(path: str | os.PathLike, inputs: tuple = (), overwrite: bool = False) -> None:
+    """Refuse, before any work, an output that would harm what exists: one of ``inputs`` (by any path or
+    link), an existing file without ``overwrite``, a folder, or a place that cannot hold a file. Creates
+    the missing folders on the way."""
+    path = Path(path)
+    for source in inputs:
+        if source is not None and _same_file(Path(source), path):
+            raise UserError(f"{path}: this is the input {source}; write the result to another file")
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder; give the output a file name")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise UserError(f"{path}: already exists; use --overwrite to replace it")
+    parent = path.parent
+    for folder in (parent, *parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise UserError(f"{path}: {folder} is a file, not a folder")
+            break
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(os_error_message(exc, parent)) from exc
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{parent}: cannot write in this folder (permission denied)")

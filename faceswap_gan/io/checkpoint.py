@@ -21,6 +21,17 @@ if TYPE_CHECKING:
     from faceswap_gan.nets.model import FaceSwapModel
 
 FORMAT, VERSION = "faceswap-gan", 1
+# torch.load(weights_only=True) is what keeps a checkpoint from running code; it can be bypassed before
+# torch 2.6 (CVE-2025-32434), and 2.10 fixes a later advisory (CVE-2026-24747).
+SAFE_TORCH = "2.10"
+
+
+def _check_torch() -> None:
+    if torch.__version__ < SAFE_TORCH:  # TorchVersion compares as a version, not as text
+        raise UserError(
+            f"torch {torch.__version__} cannot read checkpoints safely (a crafted file could run code); "
+            f"install torch >= {SAFE_TORCH}"
+        )
 
 
 def save_checkpoint(path: str | os.PathLike, **content: Any) -> None:
@@ -37,6 +48,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         path = path / "checkpoints" / "latest.pt"
     if not path.is_file():
         raise UserError(f"{path}: no such checkpoint; train a model with `faceswap-gan train` first")
+    _check_torch()
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for foreign or damaged files

@@ -8,6 +8,8 @@ Videos are streamed frame by frame with PyAV; a whole video is never held in mem
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,7 @@ import av
 import cv2
 import numpy as np
 
-from faceswap_gan.errors import StreamBroken, UserError
+from faceswap_gan.errors import StreamBroken, UserError, os_error_message
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -129,16 +131,49 @@ def iter_frames(path: str | os.PathLike, every: int = 1) -> Iterator[Frame]:
             yield frame
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
+def _image_pixels(path: Path) -> tuple[str, int] | None:
+    """The size its header declares, without decoding the image: ("WxH", pixels); None if Pillow does not
+    know the format (then OpenCV gets to try, and to say so)."""
+    from PIL import Image  # Pillow reads headers lazily; OpenCV has no way to ask for the size alone
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's own decompression-bomb warning: we decide below
+            with Image.open(path) as image:
+                width, height = image.size
+                return f"{width}x{height}", width * height
+    except Image.DecompressionBombError as exc:  # over twice Pillow's own limit; the count is in the message
+        pixels = int(re.search(r"\d+", str(exc)).group())
+        return f"{pixels} pixels", pixels
+    except Exception:
+        return None
+
+
+def check_pixels(path: str | os.PathLike, size: str, pixels: int, max_pixels: int | None) -> None:
+    if max_pixels is not None and pixels > max_pixels:
+        raise UserError(
+            f"{path}: {size} is {pixels / 1e6:.0f} megapixels, over the limit of {max_pixels / 1e6:.0f}; "
+            "scale it down, or raise --max-pixels if the memory is there"
+        )
+
+
+def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> np.ndarray:
     """Read a still image as (H, W, 3) uint8 RGB.
 
     Accepts 8- and 16-bit, grayscale, and RGBA/BGRA (alpha is dropped: composited onto black would
-    invent content, so the colour channels are kept as stored).
+    invent content, so the colour channels are kept as stored). An image whose header declares more
+    than ``max_pixels`` is refused before it is decoded (decoding a forged header can take gigabytes).
     """
     path = Path(path)
     _check_exists(path)
+    declared = _image_pixels(path)
+    if declared is not None:
+        check_pixels(path, *declared, max_pixels)
     data = np.fromfile(str(path), dtype=np.uint8)  # works with non-ASCII paths, unlike cv2.imread
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    except cv2.error:  # a header OpenCV refuses (sizes beyond its own limits)
+        image = None
     if image is None:
         raise UserError(f"{path}: not a readable image; check the file")
     if image.dtype == np.uint16:
@@ -163,9 +198,10 @@ def write_image(path: str | os.PathLike, image: np.ndarray, quality: int = 95) -
     if not ok:
         raise UserError(f"{path}: cannot encode an image with this extension")
     try:
-        buffer.tofile(str(path))
+        with open(path, "wb") as f:
+            f.write(buffer.tobytes())
     except OSError as exc:
-        raise UserError(f"{path}: cannot write ({exc.strerror}); check the folder's permissions") from exc
+        raise UserError(os_error_message(exc, path)) from exc
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
@@ -180,15 +216,27 @@ def is_video(path: str | os.PathLike) -> bool:
     return Path(path).is_file() and Path(path).suffix.lower() not in IMAGE_EXTENSIONS
 
 
-def iter_source(path: str | os.PathLike, every: int = 1) -> Iterator[Frame]:
-    """Frames of a video (every ``every``-th), the images of a folder (all), or one image."""
+def iter_source(
+    path: str | os.PathLike, every: int = 1, max_pixels: int | None = None, skipped: list[str] | None = None
+) -> Iterator[Frame]:
+    """Frames of a video (every ``every``-th), the images of a folder (all), or one image. In a folder an
+    image that cannot be read is skipped and its message appended to ``skipped`` (if given, else raised)."""
     path = Path(path)
     if path.is_dir():
         for index, file in enumerate(list_images(path)):
-            yield Frame(index, 0.0, read_image(file), file.stem)
+            try:
+                image = read_image(file, max_pixels)
+            except UserError as exc:
+                if skipped is None:
+                    raise
+                skipped.append(str(exc))
+                continue
+            yield Frame(index, 0.0, image, file.stem)
     elif path.suffix.lower() in IMAGE_EXTENSIONS:
-        yield Frame(0, 0.0, read_image(path), path.stem)
+        yield Frame(0, 0.0, read_image(path, max_pixels), path.stem)
     else:
+        info = probe_video(path)
+        check_pixels(path, f"{info.width}x{info.height}", info.width * info.height, max_pixels)
         yield from iter_frames(path, every)
 
 

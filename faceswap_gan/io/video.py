@@ -1,8 +1,9 @@
-"""Video files with their sound: streamed reading of video and audio frames in one pass (optionally a
-time range), and an atomic H.264 + AAC writer. Images are (H, W, 3) uint8 RGB."""
+"""Writing videos with their sound, atomically, in the containers of ``CONTAINERS``. Images are (H, W, 3)
+uint8 RGB. (Reading is ``io/media.py``'s ``iter_av``.)"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -10,65 +11,105 @@ from pathlib import Path
 import av
 import numpy as np
 
-from faceswap_gan.errors import UserError
-from faceswap_gan.io.atomic import partial_path
+from faceswap_gan.errors import UserError, os_error_message
+from faceswap_gan.io.atomic import discard, temporary_path
+
+# Output containers by extension: (format, video codec, its options, audio codec).
+CONTAINERS = {
+    ".mp4": ("mp4", "libx264", {}, "aac"),
+    ".mov": ("mov", "libx264", {}, "aac"),
+    ".mkv": ("matroska", "libx264", {}, "aac"),
+    ".webm": ("webm", "libvpx-vp9", {"row-mt": "1", "deadline": "realtime", "cpu-used": "8"}, "libopus"),
+}
+VIDEO_EXTENSIONS = tuple(CONTAINERS)
+
+
+def check_video_path(path: str | os.PathLike) -> None:
+    """A UserError naming the extensions that work, for an output path we cannot write a video to."""
+    if Path(path).suffix.lower() not in CONTAINERS:
+        raise UserError(f"{path}: a video output needs one of the extensions {', '.join(VIDEO_EXTENSIONS)}")
 
 
 class VideoWriter:
-    """H.264 (and optionally AAC) writer that publishes atomically: it writes a hidden temporary file
-    renamed to ``path`` only by a clean ``close()``; on error the temporary file is removed and
-    whatever was at ``path`` stays as it was. Frames must all have one even size."""
+    """H.264 (VP9 for .webm) video with AAC (Opus) sound, published atomically: it writes a new temporary
+    file beside ``path``, renamed to ``path`` only by a clean ``close()``; on error the temporary file is
+    removed and whatever was at ``path`` stays as it was. Frames must all have one even size."""
 
     def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 18,
                  audio_rate: int | None = None, preset: str = "veryfast") -> None:  # fmt: skip
         self.path = Path(path)
-        self.tmp = partial_path(self.path)
+        check_video_path(self.path)
+        fmt, codec, options, audio_codec = CONTAINERS[self.path.suffix.lower()]
+        self.tmp = temporary_path(self.path)
         try:
-            self.container = av.open(str(self.tmp), mode="w")
-        except (OSError, av.FFmpegError) as exc:
-            raise UserError(f"{self.path}: cannot write a video there ({exc})") from exc
+            self.container = av.open(str(self.tmp), mode="w", format=fmt)
+        except OSError as exc:
+            discard(self.tmp)
+            raise UserError(os_error_message(exc, self.path)) from exc
         self.rate = Fraction(fps).limit_denominator(1001)
-        self.stream = self.container.add_stream("libx264", rate=self.rate)
+        self.stream = self.container.add_stream(codec, rate=self.rate)
         self.stream.width, self.stream.height = width, height
         self.stream.pix_fmt = "yuv420p"
-        self.stream.options = {"crf": str(crf), "preset": preset}
+        if codec == "libx264":
+            self.stream.options = {"crf": str(crf), "preset": preset}
+        else:  # VP9's constant quality: crf with no bitrate cap; its scale is 0-63
+            self.stream.options = {"crf": str(min(63, round(crf * 63 / 51))), "b": "0", **options}
         self.frames = 0
         self.audio = None
         if audio_rate:
-            self.audio = self.container.add_stream("aac", rate=audio_rate)
-            self.resampler = av.AudioResampler(format="fltp", layout="stereo", rate=audio_rate)
+            rate = 48000 if audio_codec == "libopus" else audio_rate  # Opus takes 48 kHz (and a few others)
+            self.audio = self.container.add_stream(audio_codec, rate=rate)
+            self.resampler = av.AudioResampler(format=self.audio.codec_context.codec.audio_formats[0].name,
+                                               layout="stereo", rate=rate)  # fmt: skip
             self.samples = 0
 
     def write(self, image: np.ndarray) -> None:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
         frame.pts, frame.time_base = self.frames, 1 / self.rate
         self.frames += 1
-        self.container.mux(self.stream.encode(frame))
+        self._mux(self.stream.encode(frame))
+
+    def _mux(self, packets) -> None:
+        try:
+            self.container.mux(packets)
+        except OSError as exc:  # a full disk, a file size limit: name the output, not FFmpeg's temporary file
+            raise UserError(os_error_message(exc, self.path)) from exc
 
     def write_audio(self, frame: av.AudioFrame | None) -> None:
-        """Re-encode one decoded audio frame (any format and layout) as AAC, timed from the start;
-        None flushes the resampler."""
+        """Re-encode one decoded audio frame (any format and layout), timed from the start; None flushes the
+        resampler."""
         for out in self.resampler.resample(frame):
             out.pts, out.time_base = self.samples, Fraction(1, out.sample_rate)
             self.samples += out.samples
-            self.container.mux(self.audio.encode(out))
+            self._mux(self.audio.encode(out))
 
     def close(self, publish: bool = True) -> None:
+        """Finish and publish the file (``publish``), or discard it. Whatever fails, the temporary file goes."""
         try:
+            try:
+                if publish:
+                    self._mux(self.stream.encode(None))
+                    if self.audio is not None:
+                        self.write_audio(None)
+                        self._mux(self.audio.encode(None))
+            finally:
+                try:
+                    self.container.close()
+                except OSError as exc:
+                    raise UserError(os_error_message(exc, self.path)) from exc
             if publish:
-                self.container.mux(self.stream.encode(None))
-                if self.audio is not None:
-                    self.write_audio(None)
-                    self.container.mux(self.audio.encode(None))
+                os.replace(self.tmp, self.path)
         finally:
-            self.container.close()
-        if publish:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
+            discard(self.tmp)  # gone after the rename; still there after any failure
 
     def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.close(publish=exc_type is None)
+        if exc_type is None:
+            self.close()
+            return
+        # The error that stopped the writing is the one to report, not a second one from closing.
+        with contextlib.suppress(Exception):
+            self.close(publish=False)
+        discard(self.tmp)

@@ -4,7 +4,7 @@
 (B, L, DV). On CPU, in float32, it runs our C kernel (``attention_kernel.c``), which keeps q.k at its
 real width DQ = C/8; PyTorch's fused kernel needs DQ == DV and so does up to twice the work on
 zero-padded queries and keys. The kernel is compiled with the system's C compiler on first use
-(``$CC``, else ``cc``; a fraction of a second per shape) and cached in ``~/.cache/faceswap-gan``.
+(``$CC``, else ``cc``; a fraction of a second per shape) and cached, verified, by ``kernel_cache.py``.
 Below 1024 positions on CPU it is two matmuls and a softmax; everywhere else (GPUs, bf16, no
 compiler, shapes the kernel does not take) ``scaled_dot_product_attention`` on padded q and k.
 ``FACESWAP_GAN_ATTENTION=torch`` switches the kernel off.
@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 import itertools
 import os
-import platform
 import shutil
-import subprocess
-import tempfile
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +25,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import register_flop_formula
+
+from faceswap_gan.nets.kernel_cache import compiled
 
 SOURCE = Path(__file__).with_name("attention_kernel.c")
 MIN_POSITIONS = 1024  # below this the (L x L) matrix is small enough to build: plain matmuls are as fast
@@ -75,20 +73,6 @@ def _kernel_applies(q: torch.Tensor, v: torch.Tensor) -> bool:
 # ------------------------------------------------------------------------------------------ compiling
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "faceswap-gan" / "kernels"
-
-
-def _cpu_signature() -> str:
-    """-march=native code must not run on another CPU that shares the cache (an NFS home, say)."""
-    try:
-        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
-    except (OSError, StopIteration):
-        flags = platform.processor()
-    return platform.machine() + flags
-
-
 @functools.cache
 def _library(dq: int, dv: int) -> ctypes.CDLL | None:
     """The kernel for widths (dq, dv), compiled once per machine, with OpenMP where the compiler has it;
@@ -127,20 +111,9 @@ def _has_openmp(lib: ctypes.CDLL) -> bool:
 
 
 def _build(compiler: str, dq: int, dv: int, extra: tuple[str, ...]) -> Path:
-    """The compiled kernel's path in the cache, compiling it if it is not there yet."""
+    """The compiled kernel's path in the cache (``kernel_cache.py``), compiling it if needed."""
     flags = ["-O3", "-march=native", "-fno-math-errno", "-shared", "-fPIC", f"-DDQ={dq}", f"-DDV={dv}", *extra]
-    key = hashlib.sha256("\0".join([SOURCE.read_text(), compiler, *flags, _cpu_signature()]).encode()).hexdigest()
-    target = _cache_dir() / f"attention-{dq}-{dv}-{key[:16]}.so"
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        built = Path(tmp) / target.name
-        result = subprocess.run([compiler, *flags, str(SOURCE), "-o", str(built), "-lm"], capture_output=True)
-        if result.returncode != 0:
-            raise RuntimeError(result.stderr.decode(errors="replace")[:500] or f"{compiler} exited {result.returncode}")
-        built.replace(target)  # atomic: concurrent processes (DDP ranks) never load half a file
-    return target
+    return compiled(compiler, SOURCE, f"attention-{dq}-{dv}", flags)
 
 
 # ------------------------------------------------------------------------------------------ threads

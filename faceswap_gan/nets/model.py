@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from faceswap_gan.config import ModelConfig
-from faceswap_gan.errors import UserError
+from faceswap_gan.errors import UserError, short_error
 from faceswap_gan.nets.autoencoder import Decoder, DecoderOutput, Encoder
 from faceswap_gan.nets.blocks import init_weights
 from faceswap_gan.nets.discriminator import Discriminator
@@ -65,7 +65,7 @@ class FaceSwapModel(nn.Module):
             model = cls(ModelConfig(**data["model_config"]), seed=None)
             model.load_state(data)
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise UserError(f"{source}: checkpoint does not match its own model config ({exc})") from exc
+            raise UserError(f"{source}: checkpoint does not match its own model config ({short_error(exc)})") from exc
         return model.eval()
 
     def state(self) -> dict:

@@ -8,7 +8,9 @@ continues with exactly the batches an uninterrupted run would have seen.
 
 from __future__ import annotations
 
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from faceswap_gan.errors import UserError
+from faceswap_gan.errors import UserError, warn
 from faceswap_gan.io.layout import DataFolder
 from faceswap_gan.io.media import list_images
 from faceswap_gan.training.augment import (
@@ -56,17 +58,32 @@ class FaceSet:
             found = list_images(folder)
             if not found:
                 raise UserError(f"{folder}: no face images; run `faceswap-gan prepare` or add aligned faces")
+            found = _readable(found)
             masks = DataFolder(data_dir).masks(name)
             faces += found
             mask_dirs[folder] = masks if masks.is_dir() else None
         return cls(faces, mask_dirs)
 
 
-def _read(path: Path, flags: int = cv2.IMREAD_COLOR) -> np.ndarray | None:
+def _readable(files: list[Path]) -> list[Path]:
+    """The files that decode as images, checked once at start-up (so that training never meets a bad one
+    in the middle of an epoch); the others are named in a warning and left out."""
+    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:  # OpenCV decodes without the GIL
+        ok = list(pool.map(lambda f: _read(f, cv2.IMREAD_REDUCED_GRAYSCALE_2, resize=False) is not None, files))
+    bad = [f for f, good in zip(files, ok, strict=True) if not good]
+    if bad:
+        names = ", ".join(f.name for f in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        warn(f"{files[0].parent}: {len(bad)} of {len(files)} face images cannot be read and are left out: {names}")
+    if len(bad) == len(files):
+        raise UserError(f"{files[0].parent}: none of the {len(files)} face images can be read; run `prepare` again")
+    return [f for f, good in zip(files, ok, strict=True) if good]
+
+
+def _read(path: Path, flags: int = cv2.IMREAD_COLOR, resize: bool = True) -> np.ndarray | None:
     data = np.fromfile(str(path), dtype=np.uint8) if path.is_file() else np.zeros(0, np.uint8)
     image = cv2.imdecode(data, flags) if data.size else None
-    if image is None:
-        return None
+    if image is None or not resize:
+        return image
     image = cv2.resize(image, (BASE, BASE), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
 

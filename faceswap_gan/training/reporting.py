@@ -49,24 +49,23 @@ def loss_row(done: int, history: list[dict[str, float]]) -> dict[str, float]:
     return {"iteration": done} | {k: float(np.mean([h[k] for h in history if k in h])) for k in names}
 
 
-def append_losses(path: str | os.PathLike, row: dict[str, float]) -> None:
-    """One row per display interval; the header is written with the first row. A row with other columns
-    (a term switched on when resuming) rewrites the file with every column, blank where a row has none."""
-    path = Path(path)
-    header = next(csv.reader(path.open(newline="")), None) if path.exists() else None
-    if header is not None and header != list(row):
-        rows = list(csv.DictReader(path.open(newline="")))
-        columns = list(dict.fromkeys(header + list(row)))
-        with atomic_write(path) as tmp, tmp.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=columns, restval="")
-            writer.writeheader()
-            writer.writerows([*rows, row])
-        return
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
-        if header is None:
-            writer.writeheader()
-        writer.writerow(row)
+def write_losses(path: str | os.PathLike, rows: list[dict[str, float]]) -> None:
+    """The whole loss table, rewritten atomically (a crash never leaves a torn row): one column per term any
+    row has, blank where a row has none (a term switched on when resuming)."""
+    columns = list(dict.fromkeys(name for row in rows for name in row))
+    with atomic_write(path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def read_losses(path: str | os.PathLike) -> list[dict[str, float]]:
+    """The rows of a loss table (blank cells left out); a missing or unreadable table is no rows."""
+    try:
+        with Path(path).open(newline="") as f:
+            return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+    except (OSError, ValueError, csv.Error):
+        return []
 
 
 def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> None:
@@ -92,14 +91,35 @@ def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> Non
         fig.savefig(tmp, dpi=90)
 
 
-def report(run_dir: Path, done: int, history: list[dict[str, float]], generator, preview) -> None:
-    """One display interval: a row of mean losses, the refreshed plot, a preview grid, TensorBoard scalars."""
-    row = loss_row(done, history)
-    append_losses(run_dir / "losses.csv", row)
+def preview_path(run_dir: Path, iteration: int) -> Path:
+    return run_dir / "previews" / f"iter_{iteration:06d}.png"
+
+
+def report(run_dir: Path, log: list[dict[str, float]], generator, preview) -> None:
+    """What a display interval shows, after its checkpoint holds ``log`` (every interval's loss row so far):
+    the loss table and its plot, the preview grid of the last row's iteration, its TensorBoard scalars."""
+    done = int(log[-1]["iteration"])
+    write_losses(run_dir / "losses.csv", log)
     plot_losses(run_dir / "losses.csv", run_dir / "loss_plot.png")
-    (run_dir / "previews").mkdir(exist_ok=True)
-    save_preview(run_dir / "previews" / f"iter_{done:06d}.png", preview_grid(generator, *preview))
-    _tensorboard(run_dir, done, row)
+    preview_path(run_dir, done).parent.mkdir(exist_ok=True)
+    save_preview(preview_path(run_dir, done), preview_grid(generator, *preview))
+    _tensorboard(run_dir, done, log[-1])
+
+
+def reconcile(run_dir: Path, iteration: int, log: list[dict[str, float]], generator, preview) -> None:
+    """On resume, make what the run folder shows agree with the checkpoint of ``iteration`` again: the loss
+    table and plot from its log, no preview of an interval whose weights were lost, and the checkpoint's own
+    preview if the crash came before it was drawn."""
+    if log or (run_dir / "losses.csv").exists():
+        write_losses(run_dir / "losses.csv", log)
+        if log:
+            plot_losses(run_dir / "losses.csv", run_dir / "loss_plot.png")
+    for path in sorted((run_dir / "previews").glob("iter_*.png")):
+        if path.stem[5:].isdigit() and int(path.stem[5:]) > iteration:
+            path.unlink()
+    if log and not preview_path(run_dir, iteration).exists():
+        preview_path(run_dir, iteration).parent.mkdir(exist_ok=True)
+        save_preview(preview_path(run_dir, iteration), preview_grid(generator, *preview))
 
 
 def _tensorboard(run_dir: Path, done: int, row: dict[str, float]) -> None:
@@ -107,7 +127,8 @@ def _tensorboard(run_dir: Path, done: int, row: dict[str, float]) -> None:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:  # tensorboard is optional
         return
-    with SummaryWriter(run_dir / "tensorboard") as writer:
+    # purge_step drops the events an interrupted run wrote after its last checkpoint
+    with SummaryWriter(run_dir / "tensorboard", purge_step=done) as writer:
         for key, value in row.items():
             if key != "iteration" and math.isfinite(value):
                 writer.add_scalar(f"loss/{key}", value, done)

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from faceswap_gan.config import LossWeights, ModelConfig, TrainConfig
-from faceswap_gan.errors import UserError
+from faceswap_gan.errors import UserError, short_error
 from faceswap_gan.io.atomic import atomic_write
 from faceswap_gan.io.checkpoint import load_checkpoint, save_checkpoint
 
@@ -71,8 +71,14 @@ def resume_state(run_dir: Path, model_config: ModelConfig) -> dict | None:
     path = latest_checkpoint(run_dir)
     if not path.exists():
         return None
-    state = load_checkpoint(path)
-    saved = ModelConfig(**state["model_config"])
+    try:
+        state = load_checkpoint(path)
+        missing = [key for key in RESUME_KEYS if key not in state]
+        if missing:
+            raise UserError(f"{path}: an incomplete checkpoint, without {', '.join(missing)}")
+        saved = ModelConfig(**state["model_config"])
+    except (UserError, TypeError, ValueError) as exc:
+        raise UserError(f"{exc}; {_fallback_hint(run_dir)}") from exc
     if saved != model_config:
         differ = [
             f.name for f in dataclasses.fields(ModelConfig) if getattr(saved, f.name) != getattr(model_config, f.name)
@@ -85,6 +91,16 @@ def resume_state(run_dir: Path, model_config: ModelConfig) -> dict | None:
     return state
 
 
+RESUME_KEYS = ("iteration", "model_config", "generator", "discriminators", "opt_g", "opt_d")
+
+
+def _fallback_hint(run_dir: Path) -> str:
+    backups = sorted((run_dir / "checkpoints").glob("backup_iter*.pt"))
+    if backups:
+        return f"to fall back on the newest backup, copy {backups[-1]} over checkpoints/latest.pt and run again"
+    return "there is no backup to fall back on: train into another --out to start afresh"
+
+
 def latest_checkpoint(run_dir: Path) -> Path:
     return run_dir / "checkpoints" / "latest.pt"
 
@@ -93,20 +109,27 @@ def backup_checkpoint(run_dir: Path, iteration: int) -> Path:
     return run_dir / "checkpoints" / f"backup_iter{iteration:06d}.pt"
 
 
-def save_training_state(path: Path, model, opt_g, opt_d, config: TrainConfig, iteration: int) -> None:
-    """The checkpoint of a run: the model (``FaceSwapModel.state``), both optimisers, the settings."""
+def save_training_state(
+    path: Path, model, opt_g, opt_d, config: TrainConfig, iteration: int, log: list[dict[str, float]]
+) -> None:
+    """The checkpoint of a run: the model (``FaceSwapModel.state``), both optimisers, the settings, and the
+    loss rows up to ``iteration`` (losses.csv is rebuilt from them, so the two always agree)."""
     save_checkpoint(
         path,
         iteration=iteration,
         train_config=asdict(config),
         opt_g=opt_g.state_dict(),
         opt_d=opt_d.state_dict(),
+        log=log,
         **model.state(),
     )
 
 
 def load_training_state(state: dict, model, opt_g, opt_d) -> None:
     """Weights and optimiser moments of a checkpoint written by ``save_training_state`` (resume, restore)."""
-    model.load_state(state)
-    opt_g.load_state_dict(state["opt_g"])
-    opt_d.load_state_dict(state["opt_d"])
+    try:
+        model.load_state(state)
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # edited or from another version of ours
+        raise UserError(f"the checkpoint's tensors do not fit its model ({short_error(exc)})") from exc

@@ -76,13 +76,19 @@ def test_samples_are_deterministic_and_masks_follow_the_face(data_dir, capsys):
     assert capsys.readouterr().err.count("missing") == 1
 
 
-def test_unreadable_images_are_skipped_and_empty_folders_refused(data_dir, tmp_path_factory, capsys):
+def test_unreadable_images_are_left_out_once_at_start_and_empty_folders_refused(data_dir, tmp_path_factory, capsys):
+    # Most of the faces unreadable (one not a PNG at all, one cut short): the one good face still trains.
     (data_dir / "face_src" / "f1.png").write_bytes(b"not a png")
+    cut = (data_dir / "face_src" / "f2.png").read_bytes()
+    (data_dir / "face_src" / "f2.png").write_bytes(cut[: len(cut) // 3])
     faces = FaceSet.from_data_dir(data_dir, "src")
+    assert [f.name for f in faces.faces] == ["f0.png"]
+    assert "2 of 3 face images cannot be read and are left out: f1.png, f2.png" in capsys.readouterr().err
     dataset = FaceSamples(faces, faces.faces, 64, 0, "src", 0.0)
-    for i in range(6):
-        dataset[i]
-    assert "f1.png: unreadable image, skipped" in capsys.readouterr().err
+    assert all(dataset[i][0].shape == (3, 64, 64) for i in range(6))  # every epoch, never the bad files
+    (data_dir / "face_src" / "f0.png").write_bytes(b"")
+    with pytest.raises(UserError, match="none of the 3 face images can be read"):
+        FaceSet.from_data_dir(data_dir, "src")
     empty = tmp_path_factory.mktemp("empty")
     (empty / "face_dst").mkdir()
     with pytest.raises(UserError, match="no face images"):
