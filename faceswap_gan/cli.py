@@ -189,11 +189,12 @@ Examples:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--seconds", type=click.FloatRange(0.2, 120), default=4.0, show_default=True, help="Clip length.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the camera's motion.")
-def sample(name: str, path: Path, seconds: float, seed: int) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+def sample(name: str, path: Path, seconds: float, seed: int, overwrite: bool) -> None:
     """Render a built-in sample clip: a moving camera over a photo shipped with scikit-image or matplotlib."""
     from faceswap_gan.sample_clips import make_sample_clip
 
-    click.echo(f"sample clip in {make_sample_clip(name, path, seconds=seconds, seed=seed)}")
+    click.echo(f"sample clip in {make_sample_clip(name, path, seconds=seconds, seed=seed, overwrite=overwrite)}")
 
 
 TRAIN_EPILOG = """
@@ -432,7 +433,14 @@ def _terminate(signum, frame) -> None:
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        _run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run() -> None:
     try:
         cli.main(standalone_mode=False)
     except UserError as exc:

@@ -47,9 +47,10 @@ def run_demo(
             count_source(given)
     # 1. The two clips.
     if src is None:
-        src = make_sample_clip("astronaut", out_dir / "clips" / "astronaut.mp4", seconds=4, seed=seed)
+        src = make_sample_clip("astronaut", out_dir / "clips" / "astronaut.mp4", 4, seed=seed, overwrite=True)
     if dst is None:
-        dst = make_sample_clip("grace_hopper", out_dir / "clips" / "grace_hopper.mp4", seconds=4, seed=seed + 1)
+        dst = make_sample_clip("grace_hopper", out_dir / "clips" / "grace_hopper.mp4", 4, seed=seed + 1,
+                               overwrite=True)  # fmt: skip
     # 2. Training data: every second frame of each clip.
     prepare_dataset(src, dst, out_dir / "data", ExtractConfig(every=2), overwrite=True, progress=progress)
     # 3. A short run of the Colab demo's model (64 px, lite, hybrid) and schedule, small batches.

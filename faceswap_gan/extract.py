@@ -30,7 +30,7 @@ from faceswap_gan.faces.dlib_models import SAME_PERSON_DISTANCE, face_descriptor
 from faceswap_gan.faces.masks import eye_mask, eye_mask_rectangles
 from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.io.alignments_file import write_alignments
-from faceswap_gan.io.atomic import publish_all
+from faceswap_gan.io.atomic import is_within, publish_all
 from faceswap_gan.io.layout import SIDES, DataFolder, ExtractFolder
 from faceswap_gan.io.media import (
     Frame,
@@ -85,8 +85,8 @@ def extract_faces(
     """Video or image folder -> ``out_dir/faces/...``, ``out_dir/alignments.json``, ``out_dir/extract_config.yaml``."""
     out_dir, folder = Path(out_dir), ExtractFolder(out_dir)
     # 1. Check the input and the destination before any work.
-    count_source(source, config.every)
-    _claim(out_dir, [folder.faces.name, folder.alignments.name], overwrite)
+    count_source(source, config.every, config.max_pixels)
+    _claim(out_dir, [folder.faces.name, folder.alignments.name], overwrite, [source])
     # 2. Extract into a staging folder laid out like the result.
     with _staging(out_dir, "extract") as root:
         staged = ExtractFolder(root)
@@ -114,8 +114,8 @@ def prepare_dataset(
     data_dir, folder = Path(data_dir), DataFolder(data_dir)
     sides = dict(zip(SIDES, (src, dst), strict=True))
     for source in sides.values():
-        count_source(source, config.every)
-    _claim(data_dir, [p for s in sides for p in folder.parts(s)], overwrite)
+        count_source(source, config.every, config.max_pixels)
+    _claim(data_dir, [p for s in sides for p in folder.parts(s)], overwrite, list(sides.values()))
     detector = MTCNNDetector(_detector_settings(config))
     summaries = {}
     # Both people into one staging folder: a failure on either side publishes nothing.
@@ -195,7 +195,8 @@ def _run(
     read = summary.frames_read + len(summary.unreadable)
     if is_video(source) and not summary.warnings and read < 0.95 * declared - 1:
         summary.warnings.append(
-            f"{source}: decoded {read} of the {declared} frames its container declares; the file may be cut short"
+            f"{source}: read {read} of the {declared} frames expected from what its container declares; "
+            "the file may be cut short"
         )
     if not summary.faces_written:
         raise UserError(
@@ -303,8 +304,13 @@ def _detector_settings(config: ExtractConfig) -> DetectorSettings:
     return DetectorSettings(config.min_size, config.detection_threshold, config.factor, config.auto_downscale, 0)
 
 
-def _claim(out_dir: Path, names: list[str], overwrite: bool) -> None:
-    """Refuse to mix a new run with an old one unless ``overwrite``; make sure we can write there."""
+def _claim(out_dir: Path, names: list[str], overwrite: bool, sources: list) -> None:
+    """Refuse to mix a new run with an old one unless ``overwrite``, and to replace a folder that holds an
+    input (re-extracting a face folder into itself); make sure we can write there."""
+    for source in sources:
+        for name in names:
+            if is_within(source, out_dir / name):
+                raise UserError(f"{source}: is inside {out_dir / name}, which this would replace; choose another --out")
     existing = [n for n in names if (out_dir / n).exists()]
     if existing and not overwrite:
         raise UserError(f"{out_dir}: already holds {', '.join(existing)}; use --overwrite to replace, or another --out")

@@ -15,6 +15,7 @@ import numpy as np
 
 from faceswap_gan.errors import UserError
 from faceswap_gan.faces.mtcnn import MTCNNDetector
+from faceswap_gan.io.atomic import check_output
 from faceswap_gan.io.media import read_image
 from faceswap_gan.io.video import VideoWriter
 
@@ -42,12 +43,14 @@ def _smooth_noise(rng: np.random.Generator, n: int, amplitude: float) -> np.ndar
 
 
 def make_sample_clip(name: str, path: str | os.PathLike, seconds: float = 4.0, fps: int = 25, size: int = 384,
-                     seed: int = 0) -> Path:  # fmt: skip
-    """Render ``seconds`` of a virtual camera over sample photo ``name`` into ``path`` (H.264, ``size``^2).
+                     seed: int = 0, overwrite: bool = False) -> Path:  # fmt: skip
+    """Render ``seconds`` of a virtual camera over sample photo ``name`` into ``path`` (H.264, ``size``^2);
+    an existing ``path`` is replaced only with ``overwrite``.
 
     The camera frames the face at about 40 % of the picture and drifts, zooms, rolls slightly and
     changes exposure smoothly, so that each frame is a different view of the same person.
     """
+    check_output(path, (), overwrite)
     photo = sample_photo(name)
     faces = MTCNNDetector().detect_one(photo)
     if not faces:
@@ -61,7 +64,6 @@ def make_sample_clip(name: str, path: str | os.PathLike, seconds: float = 4.0, f
     zoom, roll = 1 + _smooth_noise(rng, n, 0.08), _smooth_noise(rng, n, 5.0)
     gain, bias = 1 + _smooth_noise(rng, n, 0.12), _smooth_noise(rng, n, 12.0)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     with VideoWriter(path, fps, size, size) as writer:
         for i in range(n):
             # Rotate and scale about the face centre, then move it to the picture centre plus drift.

@@ -55,3 +55,19 @@ def blank_video(tmp_path_factory) -> Path:
         for i in range(12):
             writer.write(np.full((128, 160, 3), 60 + 5 * i, np.uint8))
     return path
+
+
+def cut_short_video(folder: Path) -> Path:
+    """d18.mp4 remuxed with its index first (faststart) and cut to 30 %: the container still declares every
+    frame, the data for most of them is gone (a download that stopped)."""
+    import av
+
+    full, cut = folder / "faststart.mp4", folder / "cut.mp4"
+    with av.open(str(CLIPS / "d18.mp4")) as source, av.open(str(full), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    cut.write_bytes(full.read_bytes()[: int(full.stat().st_size * 0.3)])
+    return cut

@@ -18,7 +18,7 @@ from faceswap_gan.io.checkpoint import save_checkpoint
 from faceswap_gan.io.media import iter_frames, probe_video, write_image
 from faceswap_gan.io.video import VideoWriter
 from faceswap_gan.nets.model import FaceSwapModel
-from tests.conftest import REPO
+from tests.conftest import REPO, cut_short_video
 from tests.test_extract import run_cli
 
 
@@ -134,6 +134,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path, model, noi
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_sigterm_ends_conversion_like_ctrl_c_and_a_killed_runs_partial_goes_next_time(tmp_path, model, noisy_video):
     out = tmp_path / "out.mp4"
     out.write_bytes(b"an earlier result")
@@ -156,3 +157,10 @@ def test_sigterm_ends_conversion_like_ctrl_c_and_a_killed_runs_partial_goes_next
     _, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.media
+def test_a_video_cut_short_converts_what_is_there_and_says_so(tmp_path, capsys, model):
+    cut = cut_short_video(tmp_path)
+    code, out, err = run_cli(capsys, "convert", cut, "--model", model, "--out", tmp_path / "o.mp4", "--quiet")
+    assert code == 0 and "of the 216 frames its container declares" in out and "cut short" in out, out + err

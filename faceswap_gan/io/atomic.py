@@ -166,6 +166,12 @@ def _same_file(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
+def is_within(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """Whether ``path`` is ``folder`` or inside it, links resolved."""
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    return path == folder or folder in path.parents
+
+
 def check_output(path: str | os.PathLike, inputs: tuple = (), overwrite: bool = False) -> None:
     """Refuse, before any work, an output that would harm what exists: one of ``inputs`` (by any path or
     link), an existing file without ``overwrite``, a folder, or a place that cannot hold a file. Creates

@@ -9,12 +9,13 @@ Layout (version 1): ``{"format": "faceswap-gan", "version": 1, "iteration": int,
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from faceswap_gan.errors import UserError
+from faceswap_gan.errors import UserError, short_error
 from faceswap_gan.io.atomic import atomic_write
 
 if TYPE_CHECKING:
@@ -37,8 +38,15 @@ def _check_torch() -> None:
 def save_checkpoint(path: str | os.PathLike, **content: Any) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as tmp:
-        torch.save({"format": FORMAT, "version": VERSION, **content}, tmp)
+    try:
+        with atomic_write(path) as tmp:
+            torch.save({"format": FORMAT, "version": VERSION, **content}, tmp)
+    except RuntimeError as exc:  # torch's zip writer reports a failed write ("unexpected pos") this way
+        free = shutil.disk_usage(path.parent).free
+        raise UserError(
+            f"{path}: the checkpoint could not be written ({short_error(exc, 80)}); {free / 2**20:.0f} MB are "
+            "free there: free some space (or raise the file size limit) and run again; the previous one is kept"
+        ) from exc
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -240,9 +240,10 @@ def iter_source(
         yield from iter_frames(path, every)
 
 
-def count_source(path: str | os.PathLike, every: int = 1) -> int:
+def count_source(path: str | os.PathLike, every: int = 1, max_pixels: int | None = None) -> int:
     """How many frames ``iter_source`` will yield (from the container's count for videos).
-    Raises UserError for a missing or unreadable source and for an empty folder."""
+    Raises UserError for a missing or unreadable source, an empty folder, and a single image or a video
+    over ``max_pixels``."""
     path = Path(path)
     if path.is_dir():
         count = len(list_images(path))
@@ -251,5 +252,10 @@ def count_source(path: str | os.PathLike, every: int = 1) -> int:
         return count
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         _check_exists(path)
+        declared = _image_pixels(path)
+        if declared is not None:
+            check_pixels(path, *declared, max_pixels)
         return 1
-    return -(-probe_video(path).frame_count // every)
+    info = probe_video(path)
+    check_pixels(path, f"{info.width}x{info.height}", info.width * info.height, max_pixels)
+    return -(-info.frame_count // every)

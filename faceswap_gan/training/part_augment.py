@@ -24,8 +24,8 @@ import torch
 from faceswap_gan.errors import UserError
 from faceswap_gan.faces.dlib_models import landmarks_68
 from faceswap_gan.faces.masks import ALIGNED_FACE_BOX, PARTS, part_mask
-from faceswap_gan.io.atomic import publish_folder
-from faceswap_gan.io.layout import AUG_SIDE, DataFolder
+from faceswap_gan.io.atomic import is_within, publish_all
+from faceswap_gan.io.layout import AUG_SIDE, SIDES, DataFolder
 from faceswap_gan.io.media import list_images, read_image, write_image
 from faceswap_gan.nets.dlib_resnet import DlibResNet, model_path
 
@@ -93,6 +93,9 @@ def augment_parts(
         raise UserError(f"{data_dir}: face_src/ and face_dst/ must both hold faces; run `faceswap-gan prepare`")
     out_dir = Path(out_dir) if out_dir else folder.faces(AUG_SIDE)
     mask_out = folder.masks(AUG_SIDE)
+    for side in SIDES:  # the people's own faces are inputs: never the place for part-swapped ones
+        if is_within(folder.faces(side), out_dir) or is_within(folder.masks(side), out_dir):
+            raise UserError(f"{out_dir}: holds the faces of {folder.faces(side)}; choose another --out")
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise UserError(f"{out_dir}: already holds faces; use --overwrite to replace them")
     # 1. Look-alikes: k nearest B faces of every A face.
@@ -101,19 +104,23 @@ def augment_parts(
     neighbours = min(neighbours, len(dst_faces))
     order = nearest(face_features(src_faces, net), face_features(dst_faces, net), neighbours)
     # 2. Part swaps, written to fresh folders that replace any old ones at the end.
-    staging = out_dir.with_name(f".{out_dir.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "masks").mkdir(parents=True)
+    root = out_dir.with_name(f".{out_dir.name}.partial")
+    shutil.rmtree(root, ignore_errors=True)
+    staging, staged_masks = root / "faces", root / "masks"  # siblings: each replaces its own folder
+    staging.mkdir(parents=True)
+    staged_masks.mkdir()
     eye_masks = folder.masks("src")
     written = 0
-    for file, face, row in zip(src_files, src_faces, order, strict=True):
-        for rank, j in enumerate(row):
-            image, _ = swap_parts(face, dst_faces[j], parts)
-            name = f"{file.stem}_{'_'.join(parts)}_{rank}.png"
-            write_image(staging / name, image)
-            if (eye_masks / file.name).is_file():
-                shutil.copyfile(eye_masks / file.name, staging / "masks" / name)
-            written += 1
-    publish_folder(staging / "masks", mask_out)
-    publish_folder(staging, out_dir)
+    try:
+        for file, face, row in zip(src_files, src_faces, order, strict=True):
+            for rank, j in enumerate(row):
+                image, _ = swap_parts(face, dst_faces[j], parts)
+                name = f"{file.stem}_{'_'.join(parts)}_{rank}.png"
+                write_image(staging / name, image)
+                if (eye_masks / file.name).is_file():
+                    shutil.copyfile(eye_masks / file.name, staged_masks / name)
+                written += 1
+        publish_all([(staging, out_dir), (staged_masks, mask_out)])
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     return AugmentSummary(len(src_files), written, out_dir)

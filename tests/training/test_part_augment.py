@@ -71,6 +71,10 @@ def test_augment_parts_and_train_with_them(data, tmp_path, capsys):
     assert code == 1 and "--parts: choose from eyes, nose, mouth" in err
     code, _, err = run_cli(capsys, "augment-parts", data)
     assert code == 1 and "--overwrite" in err
+    # Replacing them replaces faces and masks each in their own folder (no old masks carried along).
+    code, _, err = run_cli(capsys, "augment-parts", data, "--parts", "eyes,mouth", "--neighbours", 2, "--overwrite")
+    assert code == 0 and sorted(p.name for p in (data / "face_src_aug").iterdir()) == faces, err
+    assert not [p for p in data.rglob("*") if ".partial" in p.name]
     from faceswap_gan.training.data import FaceSet
 
     mixed = FaceSet.from_data_dir(data, "src", ("src_aug",))
