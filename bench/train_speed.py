@@ -54,8 +54,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--keep-denormals", action="store_true", help="measure without flushing denormals (what it costs this CPU)"
+    )
     args = parser.parse_args()
     runtime = setup_runtime(args.device)
+    if args.keep_denormals:  # before PyTorch starts its threads, which copy this thread's setting
+        torch.set_flush_denormal(False)
     model_config = ModelConfig(64, "lite", "hybrid", True)
     with tempfile.TemporaryDirectory() as tmp:
         prepare_dataset(CLIPS / "d6.mp4", CLIPS / "d18.mp4", tmp, ExtractConfig(every=8), progress=False)

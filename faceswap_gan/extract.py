@@ -42,6 +42,7 @@ from faceswap_gan.io.media import (
     read_image,
     write_image,
 )
+from faceswap_gan.runtime import flush_denormals
 
 
 @dataclass
@@ -83,6 +84,7 @@ def extract_faces(
     progress: bool = True,
 ) -> ExtractSummary:
     """Video or image folder -> ``out_dir/faces/...``, ``out_dir/alignments.json``, ``out_dir/extract_config.yaml``."""
+    flush_denormals()
     out_dir, folder = Path(out_dir), ExtractFolder(out_dir)
     # 1. Check the input and the destination before any work.
     count_source(source, config.every, config.max_pixels)
@@ -111,6 +113,7 @@ def prepare_dataset(
 ) -> dict[str, ExtractSummary]:
     """Two people's videos (or image folders) -> the training layout: ``face_src/``, ``face_dst/``,
     ``binary_masks/face_{src,dst}_eyes/`` (mask names equal face names), ``alignments_{src,dst}.json``."""
+    flush_denormals()
     data_dir, folder = Path(data_dir), DataFolder(data_dir)
     sides = dict(zip(SIDES, (src, dst), strict=True))
     for source in sides.values():
@@ -139,6 +142,7 @@ def compute_masks(
 ) -> dict[str, int]:
     """(Re)compute eye masks for every face folder found under ``data_dir`` (training or extract layout).
     Returns how many masks each face folder got."""
+    flush_denormals()
     data_dir, data, extracted = Path(data_dir), DataFolder(data_dir), ExtractFolder(data_dir)
     pairs = [(data.faces(s), data.masks(s)) for s in SIDES] + [(extracted.aligned, extracted.masks)]
     pairs = [(faces, masks) for faces, masks in pairs if faces.is_dir()]

@@ -43,8 +43,28 @@ class Runtime:
         return bool(value.item())
 
 
+def flush_denormals() -> None:
+    """Compute with denormal floats as zero, on this thread and on every thread it starts from now on.
+
+    Why: values below 1.2e-38 (float32) are "denormal", and on Intel CPUs each operation on one takes
+    about a hundred cycles instead of one. The self-attention makes plenty of them: its logits are not
+    scaled (SAGAN), so exp(logit - max) lands in the denormal range for 5.4 % of all its terms (measured
+    over training steps of the default 64 px model: 62 M of 1.15 G, nearly all in the 64x64 and 32x32
+    layers; module outputs and gradients held none). On a Xeon with AMX our training ran 5x slower with
+    them than without (5.45 vs 1.11 s per iteration, issue 14); on the AMD EPYC (Zen) of our development
+    machine it makes no difference (0.51 s either way). TensorFlow, and so the 2018 original, flushes
+    them by default. Only numbers below 1.2e-38 change, far under anything the model can resolve.
+
+    The x86 FTZ/DAZ (ARM FZ) bits are per thread, and a new thread copies its creator's, so this runs at
+    the start of every stage, before PyTorch starts its OpenMP threads, and in every worker thread and
+    data-loading process we start (``thread_map``, ``make_loader``)."""
+    torch.set_flush_denormal(True)
+
+
 def setup_runtime(requested: str) -> Runtime:
-    """The device (``auto`` prefers cuda, then mps, then cpu) and, under torchrun, the process group."""
+    """The device (``auto`` prefers cuda, then mps, then cpu) and, under torchrun, the process group.
+    Denormals are flushed from here on (``flush_denormals``)."""
+    flush_denormals()
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     if requested == "auto":

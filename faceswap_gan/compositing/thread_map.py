@@ -17,6 +17,8 @@ from typing import TypeVar
 
 import torch
 
+from faceswap_gan.runtime import flush_denormals
+
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -28,7 +30,7 @@ def ordered_map(items: Iterable[T], fn: Callable[[T], U], workers: int = 1, torc
     (for stages with state, such as tracking). An exception in ``fn`` is raised here. Closing the
     iterator early waits for the items in progress, drops the rest and closes ``items``."""
     before = torch.get_num_threads()
-    pool = ThreadPoolExecutor(workers, initializer=torch.set_num_threads, initargs=(torch_threads,))
+    pool = ThreadPoolExecutor(workers, initializer=_start_worker, initargs=(torch_threads,))
     pending: deque[Future[U]] = deque()
     try:
         for item in items:
@@ -44,6 +46,11 @@ def ordered_map(items: Iterable[T], fn: Callable[[T], U], workers: int = 1, torc
         # The workers' set_num_threads also changed process-wide counts (MKL's, and the one new threads
         # start from): put back the caller's.
         torch.set_num_threads(before)
+
+
+def _start_worker(torch_threads: int) -> None:
+    flush_denormals()  # a worker thread's own floating-point state (runtime.flush_denormals says why)
+    torch.set_num_threads(torch_threads)
 
 
 def split_cores(workers: int) -> tuple[int, int]:

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from faceswap_gan.errors import UserError, warn
 from faceswap_gan.io.layout import DataFolder
 from faceswap_gan.io.media import list_images
+from faceswap_gan.runtime import flush_denormals
 from faceswap_gan.training.augment import (
     BASE,
     colour_match,
@@ -198,9 +199,14 @@ def make_loader(
         batch_size=batch_size,
         sampler=sampler,
         num_workers=workers,
+        worker_init_fn=_start_worker,
         persistent_workers=workers > 0,
         prefetch_factor=4 if workers else None,
     )
+
+
+def _start_worker(worker: int) -> None:
+    flush_denormals()  # forked workers inherit it; spawned ones (macOS, Windows) would not
 
 
 # The central part of a BASE face that training targets cover on average (the warp's 2c with c ~ 88).

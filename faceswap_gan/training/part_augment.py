@@ -28,6 +28,7 @@ from faceswap_gan.io.atomic import is_within, publish_all
 from faceswap_gan.io.layout import AUG_SIDE, SIDES, DataFolder
 from faceswap_gan.io.media import list_images, read_image, write_image
 from faceswap_gan.nets.dlib_resnet import DlibResNet, model_path
+from faceswap_gan.runtime import flush_denormals
 
 
 @torch.inference_mode()
@@ -83,6 +84,7 @@ def augment_parts(
 ) -> AugmentSummary:
     """Write ``neighbours`` part-swapped versions of every A face to ``out_dir`` (default
     ``DATA/face_src_aug``), with their eye masks (those of the A face: the geometry is unchanged)."""
+    flush_denormals()
     data_dir = Path(data_dir)
     unknown = set(parts) - {"eyes", "nose", "mouth"}
     if not parts or unknown:
