@@ -28,6 +28,7 @@ _API = {
     "convert_video": "faceswap_gan.convert",
     "convert_image": "faceswap_gan.convert",
     "run_demo": "faceswap_gan.demo",
+    "run_benchmark": "faceswap_gan.benchmark",
     # their settings
     "ExtractConfig": "faceswap_gan.config",
     "ModelConfig": "faceswap_gan.config",

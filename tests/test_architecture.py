@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "faceswap_gan"
-STAGES = {"faceswap_gan.extract", "faceswap_gan.train", "faceswap_gan.convert", "faceswap_gan.demo"}
+# The stages, and the commands that run them (demo, benchmark).
+STAGES = {
+    "faceswap_gan.extract",
+    "faceswap_gan.train",
+    "faceswap_gan.convert",
+    "faceswap_gan.demo",
+    "faceswap_gan.benchmark",
+}
 ENTRY_POINTS = {"faceswap_gan.cli", "faceswap_gan.__main__", "faceswap_gan"}
 
 
