@@ -7,6 +7,7 @@ interrupt exits with 130. Nothing here prints a traceback for bad input.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import signal
 import sys
 from enum import Enum
@@ -26,6 +27,20 @@ Examples:
   faceswap-gan extract crowd.mp4 --out work/anna --reference anna.jpg --every 3
   faceswap-gan extract photos/ --out work/photos --size 128
 """
+
+
+def _heavy(fn):
+    """A command that computes: PyTorch gets only the cores other processes leave free right now
+    (``runtime.adapt_threads`` says why)."""
+
+    @functools.wraps(fn)
+    def command(*args, **kwargs):
+        from faceswap_gan.runtime import adapt_threads
+
+        adapt_threads()
+        return fn(*args, **kwargs)
+
+    return command
 
 
 def _option(cls: type, name: str, *flags: str, **kwargs):
@@ -118,6 +133,7 @@ def cli() -> None:
     help="Output folder: faces/{raw_faces,aligned_faces,binary_masks_eyes}/, alignments.json.",
 )
 @_extract_options
+@_heavy
 def extract(source: Path, out_dir: Path, config_file, overwrite: bool, quiet: bool, **fields) -> None:
     """Detect, align and save the faces of one person in SOURCE (a video, an image, or a folder of images)."""
     from faceswap_gan.extract import extract_faces
@@ -146,6 +162,7 @@ Examples:
     help="Training data folder: face_src/, face_dst/, binary_masks/face_{src,dst}_eyes/.",
 )
 @_extract_options
+@_heavy
 def prepare(src: Path, dst: Path, data_dir: Path, config_file, overwrite: bool, quiet: bool, **fields) -> None:
     """Build the training data of two people: faces of SRC (person A) and DST (person B)."""
     from faceswap_gan.extract import prepare_dataset
@@ -168,6 +185,7 @@ Examples:
 @click.argument("data_dir", type=click.Path(path_type=Path))
 @_option(ExtractConfig, "mask_method", "--method")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@_heavy
 def masks(data_dir: Path, mask_method: str | None, quiet: bool) -> None:
     """(Re)compute the eye masks of the face folders in DATA_DIR (from prepare or extract)."""
     from faceswap_gan.extract import compute_masks
@@ -255,6 +273,7 @@ previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every ite
 @_option(TrainConfig, "device")
 @_option(TrainConfig, "seed", type=int)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@_heavy
 def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, quiet: bool, **options) -> None:
     """Train the face-swap model on the faces of two people (resumable)."""
     from faceswap_gan.train import train_model
@@ -328,6 +347,7 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
 @_option(ConverterConfig, "max_pixels", type=click.IntRange(min=1))
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file (never the input).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@_heavy
 def convert(
     source: Path,
     model_path: Path,
@@ -376,6 +396,7 @@ Examples:
 @click.option("--dst", type=click.Path(exists=True, path_type=Path), help="Video of person B (default: built-in).")
 @click.option("--iterations", type=click.IntRange(min=1), help="Training iterations. [default: 120]")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@_heavy
 def demo(out_dir: Path, src, dst, iterations, quiet: bool) -> None:
     """Run the whole pipeline: two clips -> training data -> training -> swapped videos."""
     from faceswap_gan.demo import run_demo
@@ -418,6 +439,7 @@ seams; method 2 (`convert --segmentation`) replaces parts at conversion time ins
     help="Default DATA/face_src_aug (where `train --part-augmentation` looks).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace earlier part-swapped faces.")
+@_heavy
 def augment_parts_command(data_dir: Path, parts: str, neighbours: int, out_dir, overwrite: bool) -> None:
     """Make part-swapped A faces (eyes/nose/mouth of look-alike B faces) as extra training data."""
     from faceswap_gan.training.part_augment import augment_parts
@@ -440,6 +462,7 @@ Examples:
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="Where to measure.")
 @click.option("--quick", is_flag=True, help="Half the repetitions: faster, noisier.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (schema: BenchmarkReport).")
+@_heavy
 def benchmark(device: str, quick: bool, as_json: bool) -> None:
     """How fast training, conversion and detection run here, and how long 18,000 iterations would take."""
     import json

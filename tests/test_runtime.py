@@ -68,3 +68,31 @@ def test_the_check_sees_denormals_where_nothing_flushes_them_and_our_workers_flu
     before, main, intra_op, worker, process = _run(tmp_path, "pass", hooked=False)
     assert before != 0 and main != 0 and intra_op != 0 and process != 0
     assert worker == 0  # thread_map's workers flush on their own, whatever the calling thread does
+
+
+def _adapted(env: dict) -> tuple[str, str]:
+    code = (
+        "import torch; from faceswap_gan.runtime import adapt_threads; print(adapt_threads(), torch.get_num_threads())"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=os.environ | {"PYTHONPATH": str(REPO)} | env,
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip(), result.stderr
+
+
+def test_beside_a_busy_process_pytorch_gets_the_cores_left_free(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    quiet, _ = _adapted({})
+    threads = int(quiet.split()[1])
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        busy, err = _adapted({})
+        told, _ = _adapted({"OMP_NUM_THREADS": str(threads)})
+    finally:
+        hog.kill()
+        hog.wait()
+    expected = max(1, min(threads, (os.cpu_count() or 1) - 1))
+    assert busy == f"{expected} {expected}"
+    if expected < threads:
+        assert "other processes keep about 1." in err
+    assert told == f"None {threads}"  # the user's OMP_NUM_THREADS is theirs
