@@ -27,6 +27,7 @@ _API = {
     "train_model": "faceswap_gan.train",
     "convert_video": "faceswap_gan.convert",
     "convert_image": "faceswap_gan.convert",
+    "convert_many": "faceswap_gan.batch",
     "run_demo": "faceswap_gan.demo",
     "run_benchmark": "faceswap_gan.benchmark",
     # their settings

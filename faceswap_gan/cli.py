@@ -294,6 +294,7 @@ Examples:
   faceswap-gan convert bob.mp4 --model runs/ab --out bob_as_alice.mp4 --direction BtoA --output-type triple
   faceswap-gan convert stage.mp4 --model runs/ab --out out.mp4 --reference alice.jpg --start 10 --end 25
   faceswap-gan convert photo.jpg --model runs/ab --out swapped.png --segmentation eyes_and_mouth
+  faceswap-gan convert clips/ --model runs/ab --out swapped/            # every video and image in clips/
 
 \b
 AtoB puts person B's face on the faces of A (the video should show A), BtoA the reverse.
@@ -303,7 +304,7 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
 
 
 @cli.command(epilog=CONVERT_EPILOG)
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--model",
     "model_path",
@@ -315,8 +316,9 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
     "--out",
     "out_path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output video (.mp4, .mkv, .mov, .webm) for a video, image (.png, .jpg, ...) for an image.",
+    type=click.Path(path_type=Path),
+    help="Output video (.mp4, .mkv, .mov, .webm) for a video, image (.png, .jpg, ...) for an image; "
+    "a folder for several inputs or a folder of them.",
 )
 @click.option(
     "--config",
@@ -349,7 +351,7 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_heavy
 def convert(
-    source: Path,
+    sources: tuple[Path, ...],
     model_path: Path,
     out_path: Path,
     config_file: Path | None,
@@ -360,12 +362,22 @@ def convert(
     quiet: bool,
     **fields,
 ) -> None:
-    """Swap the faces of SOURCE (a video or an image) with a trained model."""
+    """Swap the faces of SOURCES (videos, images, or folders of them) with a trained model."""
+    from faceswap_gan.batch import convert_many
     from faceswap_gan.convert import convert_image, convert_video
     from faceswap_gan.io.media import IMAGE_EXTENSIONS
 
     # The model's resolution unless a config file says otherwise.
     config = _load(ConverterConfig, config_file, fields, defaults={"image_shape": None})
+    if len(sources) > 1 or sources[0].is_dir():  # a batch into the folder OUT
+        if start or end is not None:
+            raise UserError("--start and --end apply to one video; convert it on its own")
+        summary = convert_many(list(sources), model_path, out_path, config, reference, overwrite, not quiet, click.echo)
+        click.echo(summary.describe())
+        if summary.failed:
+            sys.exit(1)
+        return
+    [source] = sources
     if source.suffix.lower() in IMAGE_EXTENSIONS:
         summary = convert_image(source, model_path, out_path, config, reference, overwrite)
     else:

@@ -14,6 +14,7 @@ STAGES = {
     "faceswap_gan.extract",
     "faceswap_gan.train",
     "faceswap_gan.convert",
+    "faceswap_gan.batch",
     "faceswap_gan.demo",
     "faceswap_gan.benchmark",
 }

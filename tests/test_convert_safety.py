@@ -164,3 +164,27 @@ def test_a_video_cut_short_converts_what_is_there_and_says_so(tmp_path, capsys, 
     cut = cut_short_video(tmp_path)
     code, out, err = run_cli(capsys, "convert", cut, "--model", model, "--out", tmp_path / "o.mp4", "--quiet")
     assert code == 0 and "of the 216 frames its container declares" in out and "cut short" in out, out + err
+
+
+def test_a_batch_converts_a_folder_goes_past_a_broken_file_and_resumes(tmp_path, capsys, model, blank_video, astronaut):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name in ("one.mp4", "two.mkv"):
+        (clips / name).write_bytes(blank_video.read_bytes())
+    write_image(clips / "photo.png", astronaut)
+    (clips / "broken.mp4").write_bytes(b"not a video")
+    (clips / "notes.txt").write_text("not an input")
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, "convert", clips, "--model", model, "--out", out, "--quiet")
+    assert code == 1 and "Traceback" not in err, err
+    assert "4 inputs: 3 converted, 0 already there" in stdout and "1 failed" in stdout
+    assert "failed: " in stdout and "broken.mp4: not a readable video" in stdout
+    assert sorted(p.name for p in out.iterdir() if not p.name.endswith(".yaml")) == ["one.mp4", "photo.png", "two.mkv"]
+    assert probe_video(out / "two.mkv").frame_count == 12
+    # An interrupted batch resumes: what is there is skipped, unless --overwrite.
+    (clips / "broken.mp4").unlink()
+    code, stdout, _ = run_cli(capsys, "convert", clips, "--model", model, "--out", out, "--quiet")
+    assert code == 0 and "3 inputs: 0 converted, 3 already there" in stdout
+    code, stdout, _ = run_cli(capsys, "convert", clips / "one.mp4", clips / "photo.png", "--model", model, "--out", out,
+                              "--quiet", "--overwrite")  # fmt: skip
+    assert code == 0 and "2 inputs: 2 converted" in stdout
