@@ -30,7 +30,7 @@ def _child(args: argparse.Namespace) -> None:
     from faceswap_gan.convert import convert_video
     from faceswap_gan.converter import ConverterConfig
 
-    config = ConverterConfig(output_type=args.output_type, auto_downscale=args.auto_downscale)
+    config = ConverterConfig(output_type=args.output_type, auto_downscale=args.auto_downscale, backend=args.backend)
     start = time.perf_counter()
     summary = convert_video(args.source, args.model, args.out, config, end=args.end, progress=False)
     seconds = time.perf_counter() - start
@@ -40,7 +40,8 @@ def _child(args: argparse.Namespace) -> None:
 
 def _run(model: Path, source: Path, out: Path, end: float | None, args: argparse.Namespace) -> dict:
     command = [sys.executable, __file__, "--child", "--model", str(model), "--source", str(source), "--out", str(out),
-               "--output-type", args.output_type] + (["--auto-downscale"] if args.auto_downscale else [])  # fmt: skip
+               "--output-type", args.output_type, "--backend", args.backend]  # fmt: skip
+    command += ["--auto-downscale"] if args.auto_downscale else []
     command += ["--end", str(end)] if end else []
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -62,6 +63,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--auto-downscale", action="store_true")
     parser.add_argument("--output-type", default="single", choices=["single", "combined", "triple"])
+    parser.add_argument(
+        "--backend", default="torch", choices=["torch", "onnx"], help="the model on PyTorch or onnxruntime"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     for name in ("--model", "--source", "--out"):
         parser.add_argument(name, help=argparse.SUPPRESS)
@@ -79,7 +83,7 @@ def main() -> None:
         model = FaceSwapModel(ModelConfig(64, "lite", "hybrid", True))
         save_checkpoint(tmp / "model.pt", iteration=0, train_config={}, opt_g={}, opt_d={}, **model.state())
         print(f"{CLIP.name} 1280x720, 64 px lite model, output {args.output_type}, "
-              f"auto-downscaling {'on' if args.auto_downscale else 'off'}")  # fmt: skip
+              f"auto-downscaling {'on' if args.auto_downscale else 'off'}, backend {args.backend}")  # fmt: skip
         full = _run(tmp / "model.pt", CLIP, tmp / "a.mp4", None, args)
         print(f"whole clip: {full['frames']} frames in {full['seconds']:.1f} s = "
               f"{full['frames'] / full['seconds']:.1f} frames/s (including start-up)")  # fmt: skip

@@ -30,6 +30,7 @@ _API = {
     "convert_many": "faceswap_gan.batch",
     "run_demo": "faceswap_gan.demo",
     "run_benchmark": "faceswap_gan.benchmark",
+    "export_model": "faceswap_gan.export",
     # their settings
     "ExtractConfig": "faceswap_gan.config",
     "ModelConfig": "faceswap_gan.config",

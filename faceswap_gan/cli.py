@@ -347,6 +347,7 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
 @_option(ConverterConfig, "crf", type=click.IntRange(0, 51))
 @_option(ConverterConfig, "device")
 @_option(ConverterConfig, "max_pixels", type=click.IntRange(min=1))
+@_option(ConverterConfig, "backend")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file (never the input).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_heavy
@@ -483,6 +484,37 @@ def benchmark(device: str, quick: bool, as_json: bool) -> None:
 
     report = run_benchmark(device, quick, log=lambda line: click.echo(line, err=True))
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.describe())
+
+
+@cli.command(
+    epilog="""
+\b
+Examples:
+  faceswap-gan export --model runs/ab --out alice_to_bob.dfm              # for DeepFaceLive / FaceFusion
+  faceswap-gan export --model runs/ab --out bob_to_alice.onnx --direction BtoA
+
+\b
+The graph takes aligned faces of the input person, in_face:0 (N, R, R, 3) BGR in [0, 1], and gives
+out_face_mask:0, out_celeb_face:0 (BGR) and out_celeb_face_mask:0, as DeepFaceLab's DFM models do.
+"""
+)
+@click.option(
+    "--model", "model_path", required=True, type=click.Path(path_type=Path), help="A run folder or a checkpoint."
+)
+@click.option("--out", "out_path", required=True, type=click.Path(path_type=Path), help="model.onnx or model.dfm.")
+@_option(ConverterConfig, "direction")
+@click.option(
+    "--format", "fmt", type=click.Choice(["onnx", "dfm"]), help="Set the extension: .onnx or .dfm (the same graph)."
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing file.")
+def export(model_path: Path, out_path: Path, direction: str | None, fmt: str | None, overwrite: bool) -> None:
+    """Export the model as an ONNX graph with DeepFaceLab's DFM conventions (DeepFaceLive, FaceFusion)."""
+    from faceswap_gan.export import export_model
+
+    if fmt is not None:
+        out_path = out_path.with_suffix(f".{fmt}")
+    summary = export_model(model_path, out_path, direction or ConverterConfig.direction.value, overwrite)
+    click.echo(summary.describe())
 
 
 def _terminate(signum, frame) -> None:

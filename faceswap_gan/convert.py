@@ -34,6 +34,7 @@ from faceswap_gan.io.atomic import atomic_write, check_output
 from faceswap_gan.io.checkpoint import load_model
 from faceswap_gan.io.media import IMAGE_EXTENSIONS, Frame, check_pixels, iter_av, probe_video, read_image, write_image
 from faceswap_gan.io.video import VideoWriter, check_video_path
+from faceswap_gan.nets.onnx_graph import OnnxModel
 from faceswap_gan.runtime import setup_runtime
 
 T = TypeVar("T")
@@ -82,6 +83,8 @@ class FramePipeline:
 
     def __init__(self, model_path: str | os.PathLike, config: ConverterConfig, reference: str | None = None) -> None:
         self.model = load_model(model_path, setup_runtime(config.device).device)
+        if config.backend == "onnx":  # the same graph `faceswap-gan export` writes, on onnxruntime
+            self.model = OnnxModel(self.model.cpu(), config.direction.value)
         r = self.model.config.resolution
         if config.image_shape is None:
             config = dataclasses.replace(config, image_shape=(r, r, 3))

@@ -92,6 +92,8 @@ class ConverterConfig:
     crf: int = setting(18, "H.264 quality of a video output, 0-51 (lower: better, larger)")
     device: str = setting("auto", "where the model runs", DEVICES)
     max_pixels: int = setting(MAX_PIXELS, MAX_PIXELS_DOC)
+    backend: str = setting("torch", "run the model with PyTorch, or its exported DFM graph on onnxruntime (CPU)",
+                           ("torch", "onnx"))  # fmt: skip
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

@@ -15,6 +15,7 @@ STAGES = {
     "faceswap_gan.train",
     "faceswap_gan.convert",
     "faceswap_gan.batch",
+    "faceswap_gan.export",
     "faceswap_gan.demo",
     "faceswap_gan.benchmark",
 }

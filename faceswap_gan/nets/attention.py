@@ -38,7 +38,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
     """softmax(q k^T) v for q, k (B, L, DQ) and v (B, L, DV); returns (B, L, DV)."""
     if _kernel_applies(q, v):
         return torch.ops.faceswap_gan.attention(q, k, v)[0]
-    if q.device.type == "cpu" and q.shape[1] < MIN_POSITIONS:
+    if os.environ.get("FACESWAP_GAN_ATTENTION") == "math" or (q.device.type == "cpu" and q.shape[1] < MIN_POSITIONS):
         # a few hundred positions: the (L x L) matrix is small, and two matmuls at the real widths take
         # half the time of the fused kernel on padded queries (16x16 and 8x8 layers, forward + backward)
         return torch.softmax(q @ k.transpose(1, 2), dim=-1) @ v
@@ -53,7 +53,9 @@ def kernel_available() -> bool:
 
 
 def _switched_off() -> bool:
-    return os.environ.get("FACESWAP_GAN_ATTENTION", "auto") == "torch"
+    """FACESWAP_GAN_ATTENTION=torch: PyTorch's kernels only; =math: two matmuls and a softmax at every size
+    (plain operators, what an ONNX export needs)."""
+    return os.environ.get("FACESWAP_GAN_ATTENTION", "auto") in ("torch", "math")
 
 
 def _kernel_applies(q: torch.Tensor, v: torch.Tensor) -> bool:
