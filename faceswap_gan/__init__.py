@@ -31,6 +31,7 @@ _API = {
     "run_demo": "faceswap_gan.demo",
     "run_benchmark": "faceswap_gan.benchmark",
     "export_model": "faceswap_gan.export",
+    "evaluate_model": "faceswap_gan.evaluate",
     # their settings
     "ExtractConfig": "faceswap_gan.config",
     "ModelConfig": "faceswap_gan.config",

@@ -517,6 +517,48 @@ def export(model_path: Path, out_path: Path, direction: str | None, fmt: str | N
     click.echo(summary.describe())
 
 
+@cli.command(
+    epilog="""
+\b
+Examples:
+  faceswap-gan evaluate alice_talk.mp4 --model runs/ab --a data/ab/face_src --b data/ab/face_dst --out eval/ab
+  faceswap-gan evaluate alice.mp4 --model runs/ab --a alice.mp4 --b bob.mp4 --swapped alice_as_bob.mp4 --out eval/x
+
+\b
+Writes OUT/report.json (its "schema" explains every figure), OUT/report.md and OUT/strip.png (eight
+frames: the source above, the swap below). For the figures see `faceswap_gan/evaluate.py`.
+"""
+)
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--model", "model_path", required=True, type=click.Path(path_type=Path), help="A run folder or a checkpoint."
+)
+@click.option(
+    "--a", "faces_a", required=True, type=click.Path(path_type=Path), help="Faces, photos or a clip of person A."
+)
+@click.option(
+    "--b", "faces_b", required=True, type=click.Path(path_type=Path), help="Faces, photos or a clip of person B."
+)
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Report folder."
+)
+@_option(ConverterConfig, "direction")
+@click.option("--swapped", type=click.Path(exists=True, path_type=Path), help="An already converted SOURCE to judge.")
+@click.option(
+    "--frames", type=click.IntRange(min=3), default=48, show_default=True, help="Consecutive frames compared."
+)
+@_heavy
+def evaluate(
+    source: Path, model_path: Path, faces_a: Path, faces_b: Path, out_dir: Path, direction, swapped, frames: int
+) -> None:
+    """Measure a swap: identity transfer, expression, stability, face still found, reconstruction."""
+    from faceswap_gan.evaluate import evaluate_model
+
+    report = evaluate_model(model_path, source, faces_a, faces_b, out_dir, direction or "AtoB", swapped, frames)
+    click.echo(report.describe())
+    click.echo(f"report in {out_dir / 'report.json'}, {out_dir / 'report.md'}, {out_dir / 'strip.png'}")
+
+
 def _terminate(signum, frame) -> None:
     raise KeyboardInterrupt  # SIGTERM (kill, a closed session) ends the work like Ctrl-C: partial files go
 

@@ -16,6 +16,7 @@ STAGES = {
     "faceswap_gan.convert",
     "faceswap_gan.batch",
     "faceswap_gan.export",
+    "faceswap_gan.evaluate",
     "faceswap_gan.demo",
     "faceswap_gan.benchmark",
 }
