@@ -90,6 +90,7 @@ def _extract_options(fn):
             _option(e, "reference", type=click.Path(exists=True, dir_okay=False)),
             _option(e, "mask_method"),
             _option(e, "max_pixels", type=click.IntRange(min=1)),
+            _option(e, "holdout", type=click.FloatRange(0, 0.5)),
             click.option("--overwrite", is_flag=True, help="Replace a previous result in the output folder."),
             click.option("--quiet", is_flag=True, help="No progress bar."),
         ],

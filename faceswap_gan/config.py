@@ -87,8 +87,12 @@ class ExtractConfig:
     )
     batch_size: int = setting(8, "frames detected together")
     max_pixels: int = setting(MAX_PIXELS, MAX_PIXELS_DOC)
+    holdout: float = setting(
+        0.05, "prepare: the share of each person's faces kept out of training to measure it (at least 8, at most half)"
+    )
 
     def __post_init__(self) -> None:
+        _check(0 <= self.holdout <= 0.5, "holdout", f"must be in [0, 0.5], got {self.holdout}")
         _check(self.max_pixels >= 1, "max_pixels", f"must be >= 1, got {self.max_pixels}")
         _check(self.every >= 1, "every", f"must be >= 1, got {self.every}")
         _check(32 <= self.size <= 1024, "size", f"must be in [32, 1024], got {self.size}")

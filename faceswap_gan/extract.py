@@ -10,6 +10,8 @@ or failed run never leaves a half-written result where a good one was.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import math
 import os
 import shutil
 import tempfile
@@ -53,13 +55,16 @@ class ExtractSummary:
     rect_masks: int = 0  # eye masks that fell back to rectangles
     seconds: float = 0.0
     unreadable: list[str] = field(default_factory=list)  # images of a folder that could not be read, skipped
+    held_out: int = 0  # faces kept out of training (prepare --holdout)
     warnings: list[str] = field(default_factory=list)  # e.g. the video broke part-way: what was read is kept
 
     def describe(self) -> str:
         reasons = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(self.skipped.items())) or "none"
         unreadable = f", {len(self.unreadable)} unreadable images skipped" if self.unreadable else ""
         return (
-            f"{self.frames_read} frames read{unreadable}, {self.faces_written} faces written, frames skipped: "
+            f"{self.frames_read} frames read{unreadable}, {self.faces_written} faces written"
+            + (f" ({self.held_out} of them held out of training)" if self.held_out else "")
+            + ", frames skipped: "
             f"{reasons}; {self.rect_masks} eye masks from rectangles; {self.seconds:.1f} s"
         ) + "".join(f"\nwarning: {w}" for w in [*self.unreadable, *self.warnings])
 
@@ -127,13 +132,20 @@ def prepare_dataset(
         for side, source in sides.items():
             outputs = _Outputs(staged.faces(side), staged.masks(side))
             summaries[side], frames = _run(source, outputs, config, detector, progress, label=side)
+            summaries[side].held_out = _hold_out(staged, side, config.holdout)
             write_alignments(staged.alignments(side), _alignments(source, config, frames))
         save_config(config, staged.settings)
-        parts = [(staged.faces(s), folder.faces(s)) for s in sides] + [
-            (staged.masks(s), folder.masks(s)) for s in sides
-        ]
-        parts += [(staged.alignments(s), folder.alignments(s)) for s in sides] + [(staged.settings, folder.settings)]
-        publish_all(parts)
+        parts = []
+        for s in sides:
+            parts += [(staged.faces(s), folder.faces(s)), (staged.masks(s), folder.masks(s))]
+            parts += [(staged.alignments(s), folder.alignments(s))]
+            if staged.holdout(s).is_dir():
+                parts += [(staged.holdout(s), folder.holdout(s)), (staged.holdout_masks(s), folder.holdout_masks(s))]
+        publish_all(parts + [(staged.settings, folder.settings)])
+        for s in sides:  # a held-out slice of an earlier prepare, which this one did not replace, is stale
+            if not summaries[s].held_out:
+                for old in (folder.holdout(s), folder.holdout_masks(s)):
+                    shutil.rmtree(old, ignore_errors=True)
     return summaries
 
 
@@ -144,7 +156,8 @@ def compute_masks(
     Returns how many masks each face folder got."""
     flush_denormals()
     data_dir, data, extracted = Path(data_dir), DataFolder(data_dir), ExtractFolder(data_dir)
-    pairs = [(data.faces(s), data.masks(s)) for s in SIDES] + [(extracted.aligned, extracted.masks)]
+    pairs = [(data.faces(s), data.masks(s)) for s in SIDES] + [(data.holdout(s), data.holdout_masks(s)) for s in SIDES]
+    pairs += [(extracted.aligned, extracted.masks)]
     pairs = [(faces, masks) for faces, masks in pairs if faces.is_dir()]
     if not pairs:
         raise UserError(
@@ -324,6 +337,28 @@ def _claim(out_dir: Path, names: list[str], overwrite: bool, sources: list) -> N
             pass
     except OSError as exc:
         raise UserError(f"{out_dir}: cannot write there ({exc.strerror}); choose another --out") from exc
+
+
+def holdout_names(names: list[str], fraction: float, minimum: int = 8) -> list[str]:
+    """The faces kept out of training: ``fraction`` of them, at least ``minimum``, at most half. Chosen by a
+    hash of the name, not at random: the same faces every time, and adding faces changes few choices."""
+    if fraction <= 0 or len(names) < 2:
+        return []
+    count = min(max(minimum, math.ceil(fraction * len(names))), len(names) // 2)
+    return sorted(sorted(names, key=lambda name: hashlib.sha256(name.encode()).hexdigest())[:count])
+
+
+def _hold_out(staged: DataFolder, side: str, fraction: float) -> int:
+    """Move the held-out faces (and their masks) of one side into its holdout folders; how many."""
+    names = holdout_names(sorted(p.name for p in staged.faces(side).iterdir()), fraction)
+    if names:
+        staged.holdout(side).mkdir()
+        staged.holdout_masks(side).mkdir(parents=True)
+        for name in names:
+            (staged.faces(side) / name).rename(staged.holdout(side) / name)
+            if (staged.masks(side) / name).exists():
+                (staged.masks(side) / name).rename(staged.holdout_masks(side) / name)
+    return len(names)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ import yaml
 
 from faceswap_gan.cli import main
 from faceswap_gan.config import ExtractConfig, load_config
+from faceswap_gan.extract import holdout_names
 from faceswap_gan.faces.alignment import TEMPLATE, apply_affine
 from faceswap_gan.faces.dlib_models import face_descriptor
 from faceswap_gan.faces.masks import ALIGNED_FACE_BOX
@@ -77,19 +78,23 @@ def test_prepare_builds_the_training_layout_and_masks_recomputes(tmp_path, capsy
     code, stdout, _ = run_cli(capsys, "prepare", CLIPS / "d18.mp4", CLIPS / "d6.mp4", "--out", data, "--every", 40,
                               "--size", 128, "--quiet")  # fmt: skip
     assert code == 0 and "src" in stdout and "dst" in stdout
-    for side, count in (("src", 6), ("dst", 26)):
+    # 6 and 26 faces; held out of training: at least 8, at most half: 3 and 8.
+    for side, count, held in (("src", 6, 3), ("dst", 26, 8)):
         faces = sorted(p.name for p in (data / f"face_{side}").iterdir())
-        assert len(faces) == count
+        holdout = sorted(p.name for p in (data / f"face_{side}_holdout").iterdir())
+        assert len(faces) == count - held and len(holdout) == held and not set(faces) & set(holdout)
+        assert holdout == holdout_names(sorted(faces + holdout), 0.05)  # the same faces every time
         assert sorted(p.name for p in (data / "binary_masks" / f"face_{side}_eyes").iterdir()) == faces
+        assert sorted(p.name for p in (data / "binary_masks" / f"face_{side}_holdout_eyes").iterdir()) == holdout
         assert read_image(data / f"face_{side}" / faces[0]).shape == (128, 128, 3)
         assert len(read_alignments(data / f"alignments_{side}.json")["frames"]) == count
     assert yaml.safe_load((data / "extract_config.yaml").read_text())["size"] == 128
 
-    mask_file = data / "binary_masks" / "face_dst_eyes" / "frame0face0.png"
+    mask_file = sorted((data / "binary_masks" / "face_dst_eyes").iterdir())[0]
     before = read_image(mask_file)
     shutil.rmtree(data / "binary_masks")
     code, stdout, _ = run_cli(capsys, "masks", data, "--quiet")
-    assert code == 0 and "26 eye masks" in stdout
+    assert code == 0 and "face_dst: 18 eye masks" in stdout and "face_dst_holdout: 8 eye masks" in stdout
     np.testing.assert_array_equal(read_image(mask_file), before)  # same method, same result
 
 

@@ -30,7 +30,7 @@ def tiny(**changes) -> TrainConfig:
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     path = tmp_path_factory.mktemp("data")
-    prepare_dataset(CLIPS / "d18.mp4", CLIPS / "d6.mp4", path, ExtractConfig(every=40), progress=False)
+    prepare_dataset(CLIPS / "d18.mp4", CLIPS / "d6.mp4", path, ExtractConfig(every=40, holdout=0), progress=False)
     return path
 
 

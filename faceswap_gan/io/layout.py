@@ -30,9 +30,23 @@ class DataFolder:
     def alignments(self, side: str) -> Path:
         return self.root / f"alignments_{side}.json"
 
+    def holdout(self, side: str) -> Path:
+        """Faces of the person kept out of training, to measure what the model learned (``prepare --holdout``)."""
+        return self.faces(f"{side}_holdout")
+
+    def holdout_masks(self, side: str) -> Path:
+        return self.masks(f"{side}_holdout")
+
     def parts(self, side: str) -> list[str]:
         """The paths of one side relative to the root, for checking what a new result would replace."""
-        return [str(p.relative_to(self.root)) for p in (self.faces(side), self.masks(side), self.alignments(side))]
+        paths = (
+            self.faces(side),
+            self.masks(side),
+            self.alignments(side),
+            self.holdout(side),
+            self.holdout_masks(side),
+        )
+        return [str(p.relative_to(self.root)) for p in paths]
 
     @property
     def settings(self) -> Path:
