@@ -273,6 +273,7 @@ previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every ite
 @_option(TrainConfig, "workers", type=click.IntRange(min=-1))
 @_option(TrainConfig, "device")
 @_option(TrainConfig, "seed", type=int)
+@_option(TrainConfig, "until_identity", type=click.FloatRange(0, 1))
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_heavy
 def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, quiet: bool, **options) -> None:

@@ -203,6 +203,9 @@ class TrainConfig:
     seed: int = setting(0, "seed of everything random: initialisation, data order, augmentation, mixup")
     workers: int = setting(-1, "data-loading processes; -1: one per spare CPU core (at least 1)")
     device: str = setting("auto", "where to compute", DEVICES)
+    until_identity: float | None = setting(
+        None, "stop once identity transfer on the held-out faces reaches this both ways, two display intervals in a row"
+    )
 
     def __post_init__(self) -> None:
         _check(self.iterations >= 1, "iterations", f"must be >= 1, got {self.iterations}")
@@ -222,3 +225,8 @@ class TrainConfig:
         _check(self.backup_every >= 1, "backup_every", f"must be >= 1, got {self.backup_every}")
         _check(0 <= self.prob_colour_match <= 1, "prob_colour_match", "must be in [0, 1]")
         _check(self.workers >= -1, "workers", f"must be >= -1, got {self.workers}")
+        _check(
+            self.until_identity is None or 0 <= self.until_identity <= 1,
+            "until_identity",
+            f"must be in [0, 1], got {self.until_identity}",
+        )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -20,12 +20,14 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from faceswap_gan.config import LossWeights, ModelConfig, TrainConfig
+from faceswap_gan.errors import UserError
 from faceswap_gan.io.atomic import atomic_write
 from faceswap_gan.io.layout import AUG_SIDE
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.runtime import Runtime, deferred_interrupt, running_on
 from faceswap_gan.training.data import FaceSet, make_loader, preview_faces
+from faceswap_gan.training.held_out import LEVELS, HeldOutJudge, reached
 from faceswap_gan.training.nonfinite import NonFiniteGuard
 from faceswap_gan.training.reporting import loss_row, read_losses, reconcile, report
 from faceswap_gan.training.run_folder import (
@@ -47,12 +49,16 @@ class TrainSummary:
     iterations_done: int  # total completed, including earlier runs
     seconds: float
     last_losses: dict[str, float]
+    identity_reached: dict[float, float] = field(default_factory=dict)  # level -> seconds into this run
 
     def describe(self) -> str:
         done = self.iterations_done - self.first_iteration
         rate = done / self.seconds if self.seconds else 0.0
         losses = ", ".join(f"{k} {v:.4f}" for k, v in self.last_losses.items())
-        return f"{done} iterations in {self.seconds:.1f} s ({rate:.2f} it/s), now at {self.iterations_done}; {losses}"
+        text = f"{done} iterations in {self.seconds:.1f} s ({rate:.2f} it/s), now at {self.iterations_done}; {losses}"
+        for level, seconds in sorted(self.identity_reached.items()):
+            text += f"\nheld-out identity transfer {level:.1f} both ways reached after {seconds / 60:.1f} min"
+        return text
 
 
 def train_model(
@@ -86,12 +92,15 @@ def train_model(
                              runtime.world_size)  # fmt: skip
         preview = [preview_faces(f, model_config.resolution).to(runtime.device) for f in (faces_a, faces_b)]
         ckpt, guard = latest_checkpoint(run_dir), NonFiniteGuard(latest_checkpoint(run_dir))
+        judge = HeldOutJudge.load(data_dir, model_config.resolution, runtime.device) if runtime.is_main else None
+        if config.until_identity is not None and runtime.is_main and judge is None:
+            raise UserError(f"{data_dir}: --until-identity needs held-out faces; run prepare with --holdout")
         # The loss rows so far travel in the checkpoint; what the folder shows is made to agree with it.
         log = _resumed_log(run_dir, state)
         if state and runtime.is_main:
             reconcile(run_dir, start, log, model.generator.eval(), preview)
             model.train()
-        history, last, began = [], {}, time.perf_counter()
+        history, last, began, levels = [], {}, time.perf_counter(), {}
         # 3. The loop: order and cadence.
         bar = tqdm(total=stop - start, desc="train", unit="it", disable=not (progress and runtime.is_main))
         with bar, deferred_interrupt() as interrupted:
@@ -115,20 +124,32 @@ def train_model(
                     continue
                 last = losses
                 history.append(losses)
-                bar.set_postfix(g=f"{losses['g_total']:.3f}", d=f"{losses['d_a'] + losses['d_b']:.3f}")
+                shown = {"g": f"{losses['g_total']:.3f}", "d": f"{losses['d_a'] + losses['d_b']:.3f}"}
+                if log and "id_a2b" in log[-1]:
+                    shown["id"] = f"{log[-1]['id_a2b']:.2f}/{log[-1]['id_b2a']:.2f}"
+                bar.set_postfix(shown)
                 # 3c. Cadence: the checkpoint first (with the interval's loss row), then what shows it: the
                 #     loss table, plot and preview; backups. A crash between the two is mended on resume.
+                stop_here = False
                 if due and runtime.is_main:
-                    log.append(loss_row(done, history))
+                    model.eval()
+                    log.append(loss_row(done, history) | (judge.measure(model.generator) if judge else {}))
                     history = []
                     save_training_state(ckpt, model, opt_g, opt_d, config, done, log)
                     if done % config.backup_every == 0:
                         with atomic_write(backup_checkpoint(run_dir, done)) as tmp:
                             shutil.copyfile(ckpt, tmp)
-                    model.eval()
                     report(run_dir, log, model.generator, preview)
                     model.train()
-        return TrainSummary(run_dir, start, stop, time.perf_counter() - began, last)
+                    levels |= {
+                        lv: time.perf_counter() - began for lv in LEVELS if lv not in levels and reached(log, lv)
+                    }
+                    stop_here = config.until_identity is not None and reached(log, config.until_identity)
+                # 3d. The stopping rule: the main process decides, every rank stops with it.
+                if due and config.until_identity is not None and not runtime.all_true(not stop_here):
+                    stop = done
+                    break
+        return TrainSummary(run_dir, start, stop, time.perf_counter() - began, last, levels)
 
 
 def _build(model_config: ModelConfig, config: TrainConfig, weights: LossWeights, runtime: Runtime) -> TrainParts:

@@ -71,7 +71,8 @@ def stability_ratio(source: np.ndarray, swapped: np.ndarray) -> float:
 
 def reconstruction(originals: list[np.ndarray], reconstructed: list[np.ndarray]) -> tuple[float, float]:
     """Mean PSNR (dB) and SSIM of reconstructions against their originals (uint8 RGB, equal sizes)."""
-    psnr = [peak_signal_noise_ratio(o, r, data_range=255) for o, r in zip(originals, reconstructed, strict=True)]
+    with np.errstate(divide="ignore"):  # identical images: an infinite PSNR, as it should be
+        psnr = [peak_signal_noise_ratio(o, r, data_range=255) for o, r in zip(originals, reconstructed, strict=True)]
     ssim = [
         structural_similarity(o, r, channel_axis=2, data_range=255)
         for o, r in zip(originals, reconstructed, strict=True)

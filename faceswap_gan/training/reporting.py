@@ -78,12 +78,16 @@ def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> Non
     if not rows:
         return
     columns = [c for c in rows[0] if c != "iteration"]
-    fig = Figure(figsize=(11, 4), constrained_layout=True)
-    ax_d, ax_g = fig.subplots(1, 2)
-    for key in columns:  # d_* on the left, every generator term on the right
+    quality = [c for c in columns if c.startswith(("id_", "margin_"))]  # held-out identity, 0..1: a panel of its own
+    fig = Figure(figsize=(16 if quality else 11, 4), constrained_layout=True)
+    axes = fig.subplots(1, 3 if quality else 2)
+    ax_d, ax_g = axes[0], axes[1]
+    for key in columns:  # d_* on the left, every generator term in the middle, identity on the right
         points = [(int(r["iteration"]), float(r[key])) for r in rows if r.get(key)]
-        (ax_d if key.startswith("d_") else ax_g).plot(*zip(*points, strict=True), label=key)
-    for ax, title in ((ax_d, "discriminators"), (ax_g, "generator (both sides)")):
+        ax = axes[2] if key in quality else ax_d if key.startswith("d_") else ax_g
+        ax.plot(*zip(*points, strict=True), label=key)
+    panels = [(ax_d, "discriminators"), (ax_g, "generator (both sides)")]
+    for ax, title in panels + ([(axes[2], "held-out identity transfer")] if quality else []):
         ax.set(title=title, xlabel="iteration")
         ax.legend()
         ax.grid(alpha=0.3)
