@@ -9,9 +9,6 @@ or failed run never leaves a half-written result where a good one was.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import math
 import os
 import shutil
 import tempfile
@@ -32,8 +29,8 @@ from faceswap_gan.faces.dlib_models import SAME_PERSON_DISTANCE, face_descriptor
 from faceswap_gan.faces.masks import eye_mask, eye_mask_rectangles
 from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.io.alignments_file import write_alignments
-from faceswap_gan.io.atomic import is_within, publish_all
-from faceswap_gan.io.layout import SIDES, DataFolder, ExtractFolder
+from faceswap_gan.io.atomic import is_within, publish_all, staging_folder
+from faceswap_gan.io.layout import SIDES, DataFolder, ExtractFolder, hold_out
 from faceswap_gan.io.media import (
     Frame,
     count_source,
@@ -95,7 +92,7 @@ def extract_faces(
     count_source(source, config.every, config.max_pixels)
     _claim(out_dir, [folder.faces.name, folder.alignments.name], overwrite, [source])
     # 2. Extract into a staging folder laid out like the result.
-    with _staging(out_dir, "extract") as root:
+    with staging_folder(out_dir, "extract") as root:
         staged = ExtractFolder(root)
         outputs = _Outputs(staged.aligned, staged.masks, staged.faces / folder.RAW)
         summary, frames = _run(source, outputs, config, MTCNNDetector(_detector_settings(config)), progress)
@@ -127,12 +124,12 @@ def prepare_dataset(
     detector = MTCNNDetector(_detector_settings(config))
     summaries = {}
     # Both people into one staging folder: a failure on either side publishes nothing.
-    with _staging(data_dir, "prepare") as root:
+    with staging_folder(data_dir, "prepare") as root:
         staged = DataFolder(root)
         for side, source in sides.items():
             outputs = _Outputs(staged.faces(side), staged.masks(side))
             summaries[side], frames = _run(source, outputs, config, detector, progress, label=side)
-            summaries[side].held_out = _hold_out(staged, side, config.holdout)
+            summaries[side].held_out = hold_out(staged, side, config.holdout)
             write_alignments(staged.alignments(side), _alignments(source, config, frames))
         save_config(config, staged.settings)
         parts = []
@@ -164,7 +161,7 @@ def compute_masks(
             f"{data_dir}: no face folders (face_src/, face_dst/ or faces/aligned_faces/); run prepare or extract"
         )
     counts, parts = {}, []
-    with _staging(data_dir, "masks") as root:  # every folder's new masks, published together
+    with staging_folder(data_dir, "masks") as root:  # every folder's new masks, published together
         for i, (faces_dir, masks_dir) in enumerate(pairs):
             files = list_images(faces_dir)
             if not files:
@@ -337,41 +334,6 @@ def _claim(out_dir: Path, names: list[str], overwrite: bool, sources: list) -> N
             pass
     except OSError as exc:
         raise UserError(f"{out_dir}: cannot write there ({exc.strerror}); choose another --out") from exc
-
-
-def holdout_names(names: list[str], fraction: float, minimum: int = 8) -> list[str]:
-    """The faces kept out of training: ``fraction`` of them, at least ``minimum``, at most half. Chosen by a
-    hash of the name, not at random: the same faces every time, and adding faces changes few choices."""
-    if fraction <= 0 or len(names) < 2:
-        return []
-    count = min(max(minimum, math.ceil(fraction * len(names))), len(names) // 2)
-    return sorted(sorted(names, key=lambda name: hashlib.sha256(name.encode()).hexdigest())[:count])
-
-
-def _hold_out(staged: DataFolder, side: str, fraction: float) -> int:
-    """Move the held-out faces (and their masks) of one side into its holdout folders; how many."""
-    names = holdout_names(sorted(p.name for p in staged.faces(side).iterdir()), fraction)
-    if names:
-        staged.holdout(side).mkdir()
-        staged.holdout_masks(side).mkdir(parents=True)
-        for name in names:
-            (staged.faces(side) / name).rename(staged.holdout(side) / name)
-            if (staged.masks(side) / name).exists():
-                (staged.masks(side) / name).rename(staged.holdout_masks(side) / name)
-    return len(names)
-
-
-@contextlib.contextmanager
-def _staging(out_dir: Path, name: str) -> Iterator[Path]:
-    """A fresh hidden staging folder in ``out_dir`` (one a killed run left is cleared first), removed
-    afterwards whatever happens: after publishing it holds only the replaced old results."""
-    root = out_dir / f".{name}.partial"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _alignments(source, config: ExtractConfig, frames: list[dict]) -> dict:

@@ -10,11 +10,11 @@ import yaml
 
 from faceswap_gan.cli import main
 from faceswap_gan.config import ExtractConfig, load_config
-from faceswap_gan.extract import holdout_names
 from faceswap_gan.faces.alignment import TEMPLATE, apply_affine
 from faceswap_gan.faces.dlib_models import face_descriptor
 from faceswap_gan.faces.masks import ALIGNED_FACE_BOX
 from faceswap_gan.io.alignments_file import read_alignments
+from faceswap_gan.io.layout import holdout_names
 from faceswap_gan.io.media import read_image
 from tests.conftest import CLIPS, PHOTOS
 

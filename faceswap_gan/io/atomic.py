@@ -196,3 +196,16 @@ def check_output(path: str | os.PathLike, inputs: tuple = (), overwrite: bool = 
         raise UserError(os_error_message(exc, parent)) from exc
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(f"{parent}: cannot write in this folder (permission denied)")
+
+
+@contextlib.contextmanager
+def staging_folder(out_dir: Path, name: str) -> Iterator[Path]:
+    """A fresh hidden staging folder in ``out_dir`` (one a killed run left is cleared first), removed
+    afterwards whatever happens: after publishing it holds only the replaced old results."""
+    root = out_dir / f".{name}.partial"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

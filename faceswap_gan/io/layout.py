@@ -3,6 +3,8 @@ training, ``masks`` and ``augment-parts``) and the output of ``extract``. Both a
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,3 +88,25 @@ class ExtractFolder:
     @property
     def settings(self) -> Path:
         return self.root / "extract_config.yaml"
+
+
+def holdout_names(names: list[str], fraction: float, minimum: int = 8) -> list[str]:
+    """The faces kept out of training: ``fraction`` of them, at least ``minimum``, at most half. Chosen by a
+    hash of the name, not at random: the same faces every time, and adding faces changes few choices."""
+    if fraction <= 0 or len(names) < 2:
+        return []
+    count = min(max(minimum, math.ceil(fraction * len(names))), len(names) // 2)
+    return sorted(sorted(names, key=lambda name: hashlib.sha256(name.encode()).hexdigest())[:count])
+
+
+def hold_out(staged: DataFolder, side: str, fraction: float) -> int:
+    """Move the held-out faces (and their masks) of one side into its holdout folders; how many."""
+    names = holdout_names(sorted(p.name for p in staged.faces(side).iterdir()), fraction)
+    if names:
+        staged.holdout(side).mkdir()
+        staged.holdout_masks(side).mkdir(parents=True)
+        for name in names:
+            (staged.faces(side) / name).rename(staged.holdout(side) / name)
+            if (staged.masks(side) / name).exists():
+                (staged.masks(side) / name).rename(staged.holdout_masks(side) / name)
+    return len(names)

@@ -58,13 +58,15 @@ class HeldOutJudge:
     @torch.no_grad()
     def measure(self, generator) -> dict[str, float]:
         """``id_a2b``: the fraction of A's held-out faces that the swap makes closer to B than to A, with its
-        ``margin_a2b``; the same for B into A."""
+        ``margin_a2b`` and the mean of its alpha mask ``alpha_a2b`` (0: the swap shows the input); the same for
+        B into A."""
         row = {}
         for own, other in (("a", "b"), ("b", "a")):
             faces = self.held[own]
-            swapped = _describe(_uint8(generator.decode(faces, other).composite(faces)))
-            result = identity_transfer(swapped, self.refs[own], self.refs[other])
+            out = generator.decode(faces, other)
+            result = identity_transfer(_describe(_uint8(out.composite(faces))), self.refs[own], self.refs[other])
             row[f"id_{own}2{other}"], row[f"margin_{own}2{other}"] = result.fraction, result.margin
+            row[f"alpha_{own}2{other}"] = float(out.alpha.mean())  # how much of the swap reaches the picture
         return row
 
 
