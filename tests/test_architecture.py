@@ -20,7 +20,9 @@ STAGES = {
     "faceswap_gan.demo",
     "faceswap_gan.benchmark",
 }
-ENTRY_POINTS = {"faceswap_gan.cli", "faceswap_gan.__main__", "faceswap_gan"}
+ENTRY_POINTS = {"faceswap_gan.cli", "faceswap_gan.__main__", "faceswap_gan"} | {
+    f"faceswap_gan.commands.{name}" for name in ("data", "model", "tools")
+}
 
 
 def _modules() -> dict[str, set[str]]:

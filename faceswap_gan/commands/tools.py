@@ -1,0 +1,66 @@
+"""Commands around the pipeline: demo, benchmark."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from faceswap_gan.cli import cli, heavy
+from faceswap_gan.config import DEVICES
+
+
+@cli.command(
+    epilog="""
+\b
+Examples:
+  faceswap-gan demo                       # built-in clips, about 2 minutes on a 2-core CPU
+  faceswap-gan demo --src me.mp4 --dst you.mp4 --iterations 18000 --out my_demo
+"""
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="demo_out",
+    show_default=True,
+    help="Folder for clips, data, the run and the videos.",
+)
+@click.option("--src", type=click.Path(exists=True, path_type=Path), help="Video of person A (default: built-in).")
+@click.option("--dst", type=click.Path(exists=True, path_type=Path), help="Video of person B (default: built-in).")
+@click.option("--iterations", type=click.IntRange(min=1), help="Training iterations. [default: 120]")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@heavy
+def demo(out_dir: Path, src, dst, iterations, quiet: bool) -> None:
+    """Run the whole pipeline: two clips -> training data -> training -> swapped videos."""
+    from faceswap_gan.demo import run_demo
+
+    result = run_demo(out_dir, src, dst, iterations, progress=not quiet)
+    click.echo(f"demo finished in {result.seconds:.0f} s:")
+    click.echo(f"  swapped video      {result.swapped}")
+    click.echo(f"  side by side       {result.side_by_side}  (source | result | mask map)")
+    click.echo(f"  training preview   {result.previews}")
+    click.echo(f"  loss plot          {result.loss_plot}")
+
+
+@cli.command(
+    epilog="""
+\b
+Examples:
+  faceswap-gan benchmark                  # about two minutes on a 2-core CPU
+  faceswap-gan benchmark --quick --json   # half the repetitions, figures as JSON
+  faceswap-gan benchmark --device cuda
+"""
+)
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="Where to measure.")
+@click.option("--quick", is_flag=True, help="Half the repetitions: faster, noisier.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (schema: BenchmarkReport).")
+@heavy
+def benchmark(device: str, quick: bool, as_json: bool) -> None:
+    """How fast training, conversion and detection run here, and how long 18,000 iterations would take."""
+
+    from faceswap_gan.benchmark import run_benchmark
+
+    report = run_benchmark(device, quick, log=lambda line: click.echo(line, err=True))
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.describe())
