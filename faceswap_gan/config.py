@@ -171,12 +171,16 @@ class LossWeights:
     w_recon: float = setting(1.0, "L1 reconstruction and deep supervision")
     w_edge: float = setting(0.1, "edge loss")
     w_eyes: float = setting(30.0, "eye-region L1 and eye-region edge terms")
+    w_composite: float = setting(
+        0.0,
+        "L1 of the masked composite against the target: asks the mask to let the face through (not in the original)",
+    )
     w_pl: tuple[float, float, float, float] = setting((0.01, 0.1, 0.3, 0.1), "perceptual taps, deepest first")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "w_pl", tuple(float(w) for w in self.w_pl))
         _check(len(self.w_pl) == 4, "w_pl", f"needs 4 weights, got {len(self.w_pl)}")
-        for name in ("w_D", "w_recon", "w_edge", "w_eyes"):
+        for name in ("w_D", "w_recon", "w_edge", "w_eyes", "w_composite"):
             _check(getattr(self, name) >= 0, name, "must be >= 0")
 
 

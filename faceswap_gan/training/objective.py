@@ -92,6 +92,8 @@ def generator_loss(discriminators, a: Side, b: Side, lam: float, gan: str, weigh
         terms["edge"] = terms["edge"] + edge_loss(
             side.out.colour, side.target, side.eyes, weights.w_edge, weights.w_eyes
         )
+        if weights.w_composite:  # a term of its own, so that it gets its own column in the loss table
+            terms["composite"] = terms.get("composite", 0) + weights.w_composite * l1(side.composite, side.target)
         alpha = side.out.alpha
         mask = mask_hinge_loss(alpha, phase.m_mask) if phase.mask_hinge else mask_l1_loss(alpha)
         terms["mask"] = terms["mask"] + mask + mask_tv_loss(alpha)
