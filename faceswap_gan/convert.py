@@ -32,7 +32,15 @@ from faceswap_gan.faces.mtcnn import MTCNNDetector
 from faceswap_gan.faces.tracking import FaceTracker
 from faceswap_gan.io.atomic import atomic_write, check_output
 from faceswap_gan.io.checkpoint import load_model
-from faceswap_gan.io.media import IMAGE_EXTENSIONS, Frame, check_pixels, iter_av, probe_video, read_image, write_image
+from faceswap_gan.io.media import (
+    IMAGE_EXTENSIONS,
+    Frame,
+    check_video_pixels,
+    iter_av,
+    probe_video,
+    read_image,
+    write_image,
+)
 from faceswap_gan.io.video import VideoWriter, check_video_path
 from faceswap_gan.nets.onnx_graph import OnnxModel
 from faceswap_gan.runtime import setup_runtime
@@ -165,7 +173,7 @@ def convert_video(
     began, summary = time.perf_counter(), ConvertSummary()
     # 1. Inputs and the output first, before any work: the video, the model, the settings.
     info = probe_video(source)
-    check_pixels(source, f"{info.width}x{info.height}", info.width * info.height, config.max_pixels)
+    check_video_pixels(info, config.max_pixels)
     check_video_path(out_path)
     check_output(out_path, (source, model_path, reference), overwrite)
     if end is not None and end <= start:

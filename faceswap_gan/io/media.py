@@ -157,6 +157,10 @@ def check_pixels(path: str | os.PathLike, size: str, pixels: int, max_pixels: in
         )
 
 
+def check_video_pixels(info: VideoInfo, max_pixels: int | None) -> None:
+    check_pixels(info.path, f"{info.width}x{info.height}", info.width * info.height, max_pixels)
+
+
 def read_image(path: str | os.PathLike, max_pixels: int | None = None) -> np.ndarray:
     """Read a still image as (H, W, 3) uint8 RGB.
 
@@ -235,9 +239,7 @@ def iter_source(
     elif path.suffix.lower() in IMAGE_EXTENSIONS:
         yield Frame(0, 0.0, read_image(path, max_pixels), path.stem)
     else:
-        info = probe_video(path)
-        check_pixels(path, f"{info.width}x{info.height}", info.width * info.height, max_pixels)
-        yield from iter_frames(path, every)
+        yield from iter_frames(path, every)  # its size was checked by count_source, before any decoding
 
 
 def count_source(path: str | os.PathLike, every: int = 1, max_pixels: int | None = None) -> int:
@@ -257,5 +259,5 @@ def count_source(path: str | os.PathLike, every: int = 1, max_pixels: int | None
             check_pixels(path, *declared, max_pixels)
         return 1
     info = probe_video(path)
-    check_pixels(path, f"{info.width}x{info.height}", info.width * info.height, max_pixels)
+    check_video_pixels(info, max_pixels)
     return -(-info.frame_count // every)
