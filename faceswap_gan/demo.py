@@ -15,6 +15,7 @@ from pathlib import Path
 from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig
 from faceswap_gan.convert import convert_video
 from faceswap_gan.converter import ConverterConfig
+from faceswap_gan.evaluate import QualityReport, evaluate_model
 from faceswap_gan.extract import prepare_dataset
 from faceswap_gan.io.media import count_source
 from faceswap_gan.sample_clips import make_sample_clip
@@ -30,6 +31,7 @@ class DemoResult:
     previews: Path
     loss_plot: Path
     seconds: float
+    quality: QualityReport  # `faceswap-gan evaluate` of the swapped clip (its report in OUT/evaluation/)
 
 
 def run_demo(
@@ -64,4 +66,7 @@ def run_demo(
         convert_video(src, out_dir / "run", out, ConverterConfig(**settings, output_type=layout), progress=progress,
                       overwrite=True)  # fmt: skip
     previews = sorted((out_dir / "run" / "previews").iterdir())[-1]
-    return DemoResult(swapped, side, previews, out_dir / "run" / "loss_plot.png", time.perf_counter() - began)
+    # 5. Did it work? The same report `faceswap-gan evaluate` writes, on the first 24 frames.
+    quality = evaluate_model(out_dir / "run", src, src, dst, out_dir / "evaluation", swapped=swapped, frames=24)
+    loss_plot = out_dir / "run" / "loss_plot.png"
+    return DemoResult(swapped, side, previews, loss_plot, time.perf_counter() - began, quality)

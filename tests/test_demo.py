@@ -8,7 +8,8 @@ from tests.test_extract import run_cli
 def test_demo_runs_the_whole_pipeline_on_the_built_in_clips(tmp_path, capsys):
     code, out, err = run_cli(capsys, "demo", "--out", tmp_path / "demo", "--iterations", 2, "--quiet")
     assert code == 0, err
-    assert "swapped video" in out and "loss plot" in out
+    assert "swapped video" in out and "loss plot" in out and "identity transfer  0." in out
+    assert (tmp_path / "demo" / "evaluation" / "report.json").is_file()
     demo = tmp_path / "demo"
     clip = probe_video(demo / "clips" / "astronaut.mp4")
     swapped, side = probe_video(demo / "swapped.mp4"), probe_video(demo / "side_by_side.mp4")

@@ -42,6 +42,11 @@ def demo(out_dir: Path, src, dst, iterations, quiet: bool) -> None:
     click.echo(f"  side by side       {result.side_by_side}  (source | result | mask map)")
     click.echo(f"  training preview   {result.previews}")
     click.echo(f"  loss plot          {result.loss_plot}")
+    q = result.quality
+    click.echo(
+        f"  identity transfer  {q.identity_transfer:.2f} (HOG second opinion {q.identity_transfer_hog:.2f}; "
+        "1.0 = the face is B's in every frame; a short run stays far from it, see docs/quality-findings.md)"
+    )
 
 
 @cli.command(
