@@ -107,8 +107,24 @@ def report(run_dir: Path, log: list[dict[str, float]], generator, preview) -> No
     write_losses(run_dir / "losses.csv", log)
     plot_losses(run_dir / "losses.csv", run_dir / "loss_plot.png")
     preview_path(run_dir, done).parent.mkdir(exist_ok=True)
-    save_preview(preview_path(run_dir, done), preview_grid(generator, *preview))
+    save_preview(preview_path(run_dir, done), captioned(preview_grid(generator, *preview), log[-1]))
     _tensorboard(run_dir, done, log[-1])
+
+
+CAPTION = 24  # pixels of the line above a preview that states the held-out identity transfer
+
+
+def captioned(grid: np.ndarray, row: dict[str, float]) -> np.ndarray:
+    """The preview with a line on top giving the interval's held-out identity transfer, where it was
+    measured (``training/held_out.py``); the grid alone otherwise."""
+    if "id_a2b" not in row:
+        return grid
+    import cv2
+
+    line = np.full((CAPTION, grid.shape[1], 3), 255, np.uint8)
+    text = f"held-out id A->B {row['id_a2b']:.2f}  B->A {row['id_b2a']:.2f}"  # fits a 64 px grid
+    cv2.putText(line, text, (4, CAPTION - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.concatenate([line, grid])
 
 
 def reconcile(run_dir: Path, iteration: int, log: list[dict[str, float]], generator, preview) -> None:

@@ -5,10 +5,11 @@ import pytest
 from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig
 from faceswap_gan.errors import UserError
 from faceswap_gan.extract import prepare_dataset
+from faceswap_gan.io.media import read_image
 from faceswap_gan.sample_clips import make_sample_clip
 from faceswap_gan.train import train_model
 from faceswap_gan.training.held_out import reached
-from faceswap_gan.training.reporting import read_losses
+from faceswap_gan.training.reporting import CAPTION, read_losses
 
 
 def test_the_stopping_rule_wants_both_ways_at_two_intervals_in_a_row():
@@ -39,6 +40,8 @@ def test_held_out_identity_is_logged_and_until_identity_stops_a_real_run(data, t
     assert [r["iteration"] for r in rows] == [2, 4]
     assert all(0 <= r["id_a2b"] <= 1 and 0 <= r["id_b2a"] <= 1 and "margin_a2b" in r for r in rows)
     assert (tmp_path / "run" / "loss_plot.png").stat().st_size > 10_000  # with its identity panel
+    preview = read_image(tmp_path / "run" / "previews" / "iter_000004.png")
+    assert preview.shape[0] == 8 * 64 + CAPTION and preview[:CAPTION].min() < 100  # the identity line, drawn
 
 
 def test_until_identity_without_held_out_faces_is_one_line(tmp_path):
