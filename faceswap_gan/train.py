@@ -92,7 +92,9 @@ def train_model(
                              runtime.world_size)  # fmt: skip
         preview = [preview_faces(f, model_config.resolution).to(runtime.device) for f in (faces_a, faces_b)]
         ckpt, guard = latest_checkpoint(run_dir), NonFiniteGuard(latest_checkpoint(run_dir))
-        judge = HeldOutJudge.load(data_dir, model_config.resolution, runtime.device) if runtime.is_main else None
+        judge = None
+        if runtime.is_main:
+            judge = HeldOutJudge.load(data_dir, (faces_a, faces_b), model_config.resolution, runtime.device)
         if config.until_identity is not None and runtime.is_main and judge is None:
             raise UserError(f"{data_dir}: --until-identity needs held-out faces; run prepare with --holdout")
         # The loss rows so far travel in the checkpoint; what the folder shows is made to agree with it.

@@ -19,6 +19,7 @@ from faceswap_gan.io.layout import DataFolder
 from faceswap_gan.io.media import list_images
 from faceswap_gan.quality.metrics import identity_transfer
 from faceswap_gan.training.data import FaceSet, preview_faces
+from faceswap_gan.training.reporting import to_uint8
 
 DESCRIBED = 160  # side the faces are enlarged to for dlib's descriptor (it works on 150 px chips)
 REFERENCES = 32  # training faces per person for the mean descriptors
@@ -27,10 +28,8 @@ LEVELS = (0.5, 0.8, 0.9)  # identity-transfer levels whose first time the summar
 
 def _uint8(images: torch.Tensor) -> np.ndarray:
     """(N, 3, R, R) in [-1, 1] -> (N, DESCRIBED, DESCRIBED, 3) uint8 RGB."""
-    array = ((images.detach().float().cpu().permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round()
-    return np.stack(
-        [cv2.resize(a.astype(np.uint8), (DESCRIBED, DESCRIBED), interpolation=cv2.INTER_CUBIC) for a in array]
-    )
+    size = (DESCRIBED, DESCRIBED)
+    return np.stack([cv2.resize(a, size, interpolation=cv2.INTER_CUBIC) for a in to_uint8(images)])
 
 
 def _describe(images: np.ndarray) -> np.ndarray:
@@ -46,13 +45,18 @@ class HeldOutJudge:
         self.refs = {"a": refs_a, "b": refs_b}  # (M, 128) descriptors of training faces
 
     @classmethod
-    def load(cls, data_dir: Path, resolution: int, device: torch.device) -> HeldOutJudge | None:
+    def load(
+        cls, data_dir: Path, training: tuple[FaceSet, FaceSet], resolution: int, device: torch.device
+    ) -> HeldOutJudge | None:
+        """From the held-out folders of ``data_dir``; the references from the ``training`` faces of A and B
+        that the trainer has already read and checked (their own folders only: no part-swapped faces)."""
         folder = DataFolder(data_dir)
         if not all(folder.holdout(s).is_dir() and list_images(folder.holdout(s)) for s in ("src", "dst")):
             return None
         held = [preview_faces(FaceSet.from_data_dir(data_dir, f"{s}_holdout"), resolution, 64) for s in ("src", "dst")]
-        refs = [_describe(_uint8(preview_faces(FaceSet.from_data_dir(data_dir, s), resolution, REFERENCES)))
-                for s in ("src", "dst")]  # fmt: skip
+        own = [FaceSet([f for f in faces.faces if f.parent == folder.faces(s)], faces.mask_dirs)
+               for faces, s in zip(training, ("src", "dst"), strict=True)]  # fmt: skip
+        refs = [_describe(_uint8(preview_faces(faces, resolution, REFERENCES))) for faces in own]
         return cls(held[0].to(device), held[1].to(device), refs[0], refs[1])
 
     @torch.no_grad()

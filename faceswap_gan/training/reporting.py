@@ -14,7 +14,7 @@ from faceswap_gan.io.atomic import atomic_write
 from faceswap_gan.io.media import write_image
 
 
-def _to_uint8(images: torch.Tensor) -> np.ndarray:
+def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) in [-1, 1] (3 channels) or [0, 1] (1 channel) -> (N, H, W, 3) uint8."""
     images = images.detach().float().cpu()
     if images.shape[1] == 1:
@@ -33,7 +33,7 @@ def preview_grid(generator, faces_a: torch.Tensor, faces_b: torch.Tensor) -> np.
     for faces, own, other in ((faces_a, "a", "b"), (faces_b, "b", "a")):
         recon, swap = generator.decode(faces, own), generator.decode(faces, other)
         columns = [faces, recon.composite(faces), swap.composite(faces), swap.alpha]
-        rows.append(np.concatenate([_to_uint8(c) for c in columns], axis=2))  # (N, R, 4R, 3)
+        rows.append(np.concatenate([to_uint8(c) for c in columns], axis=2))  # (N, R, 4R, 3)
     return np.concatenate([r.reshape(-1, *r.shape[2:]) for r in rows], axis=0)
 
 
