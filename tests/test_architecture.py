@@ -23,6 +23,9 @@ STAGES = {
 ENTRY_POINTS = {"faceswap_gan.cli", "faceswap_gan.__main__", "faceswap_gan"} | {
     f"faceswap_gan.commands.{name}" for name in ("data", "model", "tools")
 }
+# The web UI is a front end beside the CLI: it may run the stages (and the CLI, in its job runner).
+ENTRY_POINTS |= {f"faceswap_gan.ui.{name}" for name in ("", "app", "forms", "jobs", "runner", "workspace")}
+ENTRY_POINTS = {m.rstrip(".") for m in ENTRY_POINTS}
 
 
 def _modules() -> dict[str, set[str]]:
@@ -72,6 +75,17 @@ def test_faces_and_compositing_never_import_training(module):
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if m not in STAGES | ENTRY_POINTS))
 def test_no_component_imports_a_stage_or_the_cli(module):
     assert not _known(MODULES[module]) & (STAGES | {"faceswap_gan.cli"})
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if not _in(m, "ui")))
+def test_only_the_ui_command_imports_the_ui(module):
+    # Gradio is an optional extra: nothing but `faceswap-gan ui` may need it.
+    if module != "faceswap_gan.commands.tools":
+        assert not any(_in(i, "ui") for i in MODULES[module])
+
+
+def test_every_ui_module_is_listed_as_a_front_end():
+    assert {m for m in MODULES if _in(m, "ui")} <= ENTRY_POINTS
 
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if _in(m, "io")))

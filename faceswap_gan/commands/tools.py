@@ -1,4 +1,4 @@
-"""Commands around the pipeline: demo, benchmark."""
+"""Commands around the pipeline: demo, benchmark, ui."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 
 from faceswap_gan.cli import cli, heavy
 from faceswap_gan.config import DEVICES
+from faceswap_gan.errors import UserError
 
 
 @cli.command(
@@ -69,3 +70,36 @@ def benchmark(device: str, quick: bool, as_json: bool) -> None:
 
     report = run_benchmark(device, quick, log=lambda line: click.echo(line, err=True))
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.describe())
+
+
+@cli.command(
+    epilog="""
+\b
+Examples:
+  faceswap-gan ui                                  # http://127.0.0.1:7860, workspace ./faceswap_work
+  faceswap-gan ui --port 8080 --workdir ~/swaps
+  faceswap-gan ui --host 0.0.0.0                   # reachable from other machines: no password!
+
+\b
+The page runs prepare, train and convert as background jobs in WORKDIR/{data,runs,outputs}/PROJECT,
+the same folders the CLI uses: a run started in the page resumes from the CLI and the other way round.
+Training goes on when the page is closed; open it again to follow it. Nothing is sent anywhere.
+"""
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (127.0.0.1: this machine).")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True, help="Port to listen on.")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="faceswap_work",
+    show_default=True,
+    help="Workspace folder: inputs/, data/, runs/, outputs/, jobs/.",
+)
+def ui(host: str, port: int, workdir: Path) -> None:
+    """Start the web UI: prepare, train and convert in the browser."""
+    try:
+        from faceswap_gan.ui.app import serve
+    except ModuleNotFoundError as exc:
+        raise UserError(f"the web UI needs {exc.name}: pip install 'faceswap-gan[ui]'") from exc
+    click.echo(f"faceswap-gan UI on http://{host}:{port} (workspace {workdir.resolve()}); Ctrl-C stops it", err=True)
+    serve(workdir, host, port)
