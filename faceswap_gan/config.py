@@ -153,9 +153,22 @@ class ModelConfig:
     )
     norm: str = setting("hybrid", "normalisation, with the original's semantics (spec §1.2)", NORMS)
     self_attention: bool = setting(True, "SAGAN blocks in encoder, decoders and discriminators")
+    # The shared code both decoders read: the narrower, the less of the input's identity it can carry, so
+    # the more each decoder must draw its own person (issue 12 measures what that does to identity transfer).
+    latent: int | None = setting(
+        None, "width of the shared bottleneck; none: the original's (1024; 2048 for lite above 64 px)",
+        (None, 128, 256, 512, 1024, 2048),
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         check_choices(self)
+
+    @property
+    def latent_width(self) -> int:
+        """The bottleneck's width: ``latent``, or the original's for this resolution and capacity."""
+        if self.latent is not None:
+            return self.latent
+        return 2048 if self.capacity == "lite" and self.resolution > 64 else 1024
 
     @property
     def coef(self) -> int:
@@ -171,6 +184,9 @@ class LossWeights:
     w_recon: float = setting(1.0, "L1 reconstruction and deep supervision")
     w_edge: float = setting(0.1, "edge loss")
     w_eyes: float = setting(30.0, "eye-region L1 and eye-region edge terms")
+    w_mask: float = setting(
+        1.0, "multiplier of the mask terms (L1 sparsity or hinge, and smoothness), times the schedule's factor"
+    )
     w_composite: float = setting(
         0.0,
         "L1 of the masked composite against the target: asks the mask to let the face through (not in the original)",
@@ -180,7 +196,7 @@ class LossWeights:
     def __post_init__(self) -> None:
         object.__setattr__(self, "w_pl", tuple(float(w) for w in self.w_pl))
         _check(len(self.w_pl) == 4, "w_pl", f"needs 4 weights, got {len(self.w_pl)}")
-        for name in ("w_D", "w_recon", "w_edge", "w_eyes", "w_composite"):
+        for name in ("w_D", "w_recon", "w_edge", "w_eyes", "w_mask", "w_composite"):
             _check(getattr(self, name) >= 0, name, "must be >= 0")
 
 
@@ -188,7 +204,12 @@ class LossWeights:
 class TrainConfig:
     iterations: int = setting(40000, "total iterations; the loss schedule is scaled to it")
     batch_size: int = setting(8, "faces per person per iteration (even)")
-    schedule: str = setting("train", "loss schedule: the train notebook's or the Colab demo's", ("train", "colab"))
+    schedule: str = setting(
+        "train",
+        "loss schedule: the train notebook's, the Colab demo's, or fast (not the original's: perceptual loss "
+        "and a strong mask hinge from the start, so the swap shows within minutes)",
+        ("train", "colab", "fast"),
+    )
     gan: str = setting("mixup_lsgan", "adversarial loss", ("mixup_lsgan", "relativistic_avg_lsgan"))
     perceptual: str = setting(
         "dlib", "perceptual-loss network (vggface2 needs perceptual_weights)", ("dlib", "vggface2", "none")

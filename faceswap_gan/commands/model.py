@@ -54,6 +54,7 @@ previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every ite
 @option_for(ModelConfig, "capacity")
 @option_for(ModelConfig, "norm")
 @option_for(ModelConfig, "self_attention", "--self-attention/--no-self-attention")
+@option_for(ModelConfig, "latent", callback=lambda ctx, param, value: None if value in (None, "None") else int(value))
 @option_for(TrainConfig, "batch_size", type=click.IntRange(min=2))
 @option_for(TrainConfig, "schedule")
 @option_for(TrainConfig, "gan")

@@ -36,7 +36,7 @@ class Encoder(nn.Module):
             layers.append(ConvBlock(top, top, norm))
             size //= 2
         self.down = nn.Sequential(*layers)
-        latent = 2048 if config.capacity == "lite" and config.resolution > 64 else 1024
+        latent = config.latent_width
         self.dense1 = nn.Linear(16 * top, latent)
         self.dense2 = nn.Linear(latent, 16 * top)
         self.top = top

@@ -62,8 +62,9 @@ class HeldOutJudge:
     @torch.no_grad()
     def measure(self, generator) -> dict[str, float]:
         """``id_a2b``: the fraction of A's held-out faces that the swap makes closer to B than to A, with its
-        ``margin_a2b`` and the mean of its alpha mask ``alpha_a2b`` (0: the swap shows the input); the same for
-        B into A."""
+        ``margin_a2b`` and the mean of its alpha mask ``alpha_a2b`` (0: the swap shows the input); ``raw_a2b``, the
+        same fraction for the decoder's raw face (alpha = 1): what the decoder has learned, whether or not the
+        mask lets it through; the same for B into A."""
         row = {}
         for own, other in (("a", "b"), ("b", "a")):
             faces = self.held[own]
@@ -71,6 +72,8 @@ class HeldOutJudge:
             result = identity_transfer(_describe(_uint8(out.composite(faces))), self.refs[own], self.refs[other])
             row[f"id_{own}2{other}"], row[f"margin_{own}2{other}"] = result.fraction, result.margin
             row[f"alpha_{own}2{other}"] = float(out.alpha.mean())  # how much of the swap reaches the picture
+            raw = identity_transfer(_describe(_uint8(out.colour)), self.refs[own], self.refs[other])
+            row[f"raw_{own}2{other}"] = raw.fraction
         return row
 
 

@@ -96,7 +96,7 @@ def generator_loss(discriminators, a: Side, b: Side, lam: float, gan: str, weigh
             terms["composite"] = terms.get("composite", 0) + weights.w_composite * l1(side.composite, side.target)
         alpha = side.out.alpha
         mask = mask_hinge_loss(alpha, phase.m_mask) if phase.mask_hinge else mask_l1_loss(alpha)
-        terms["mask"] = terms["mask"] + mask + mask_tv_loss(alpha)
+        terms["mask"] = terms["mask"] + weights.w_mask * phase.mask_factor * (mask + mask_tv_loss(alpha))
     if perceptual is not None and phase.use_pl:
         # Mixup of raw and composite: one perceptual pass instead of two (the original's trick). Both sides
         # in one batch; means over equal halves, so twice the joint loss is the sum of the two sides'.

@@ -79,7 +79,7 @@ def plot_losses(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> Non
         return
     columns = [c for c in rows[0] if c != "iteration"]
     # held-out identity transfer and alpha, on 0..1: a panel of their own
-    quality = [c for c in columns if c.startswith(("id_", "margin_", "alpha_"))]
+    quality = [c for c in columns if c.startswith(("id_", "margin_", "alpha_", "raw_"))]
     fig = Figure(figsize=(16 if quality else 11, 4), constrained_layout=True)
     axes = fig.subplots(1, 3 if quality else 2)
     ax_d, ax_g = axes[0], axes[1]

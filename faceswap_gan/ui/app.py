@@ -18,7 +18,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import gradio as gr  # noqa: E402
 
 from faceswap_gan.errors import UserError, os_error_message  # noqa: E402
-from faceswap_gan.ui.forms import FORMS, FieldSpec, field_specs, settings_to_values, values_to_settings  # noqa: E402
+from faceswap_gan.ui.forms import (  # noqa: E402
+    FORMS,
+    FieldSpec,
+    choice_label,
+    field_specs,
+    settings_to_values,
+    values_to_settings,
+)  # noqa: E402
 from faceswap_gan.ui.jobs import JobStatus  # noqa: E402
 from faceswap_gan.ui.workspace import Workspace  # noqa: E402
 
@@ -60,7 +67,7 @@ def status_html(status: JobStatus) -> str:
 def _widget(spec: FieldSpec) -> gr.components.Component:
     common = {"label": spec.label, "info": spec.doc, "elem_id": f"{spec.form}-{spec.name}"}
     if spec.kind == "choice":
-        return gr.Dropdown(choices=list(spec.choices), value=spec.default, **common)
+        return gr.Dropdown(choices=[choice_label(c) for c in spec.choices], value=choice_label(spec.default), **common)
     if spec.kind == "bool":
         return gr.Checkbox(value=spec.default, **common)
     if spec.kind in ("int", "float"):

@@ -85,17 +85,26 @@ def values_to_settings(specs: list[FieldSpec], values: list[Any]) -> dict[str, d
             if value is None:
                 raise ValueError(f"{spec.label}: a number, got nothing")
             value = float(value)
-        elif spec.kind == "choice":
-            value = type(spec.default)(value) if not isinstance(spec.default, str) else str(value)
+        elif spec.kind == "choice":  # widgets show choices as text: 64, none, AtoB
+            matches = [c for c in spec.choices if choice_label(c) == choice_label(value)]
+            if not matches:
+                raise ValueError(f"{spec.label}: one of {', '.join(map(choice_label, spec.choices))}, got {value}")
+            value = matches[0]
         elif spec.kind == "text":
             value = value or None
         out.setdefault(spec.form, {})[spec.name] = value
     return out
 
 
+def choice_label(value: Any) -> str:
+    """How a choice reads in a widget (None as the CLI's help says it: none)."""
+    return "none" if value is None else str(value)
+
+
 def settings_to_values(specs: list[FieldSpec], settings: dict[str, dict[str, Any]]) -> list[Any]:
     """The widget values of ``settings`` (saved ones, say), each field's default where it has none."""
-    return [_plain(settings.get(spec.form, {}).get(spec.name, spec.default)) for spec in specs]
+    values = [_plain(settings.get(spec.form, {}).get(spec.name, spec.default)) for spec in specs]
+    return [choice_label(v) if spec.kind == "choice" else v for spec, v in zip(specs, values, strict=True)]
 
 
 def _plain(value: Any) -> Any:

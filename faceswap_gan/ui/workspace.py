@@ -189,7 +189,13 @@ class Workspace:
         iteration = int(float(last.get("iteration", 0) or 0))
         quality = ", ".join(
             f"{label} {float(last[key]):.2f}"
-            for key, label in (("id_a2b", "identity A→B"), ("id_b2a", "identity B→A"), ("alpha_a2b", "mask A→B"))
+            for key, label in (
+                ("id_a2b", "identity A→B"),
+                ("id_b2a", "identity B→A"),
+                ("raw_a2b", "decoder alone A→B"),
+                ("raw_b2a", "B→A"),
+                ("alpha_a2b", "mask A→B"),
+            )
             if last.get(key) not in (None, "")
         )
         return TrainView(

@@ -140,3 +140,13 @@ def test_initialisation_is_reproducible_from_a_generator():
         torch.testing.assert_close(pa, pb)
     std = a.down[0][0].weight.std().item()  # he_normal on a 3x3x32 fan-in, truncated at 2 std
     assert 0.7 * (2 / 288) ** 0.5 < std < (2 / 288) ** 0.5
+
+
+def test_the_bottleneck_width_is_a_setting_and_none_keeps_the_originals():
+    assert Encoder(ModelConfig()).dense1.out_features == 1024
+    assert Encoder(ModelConfig(resolution=128)).dense1.out_features == 2048
+    narrow = Encoder(ModelConfig(latent=256))
+    assert (narrow.dense1.out_features, narrow.dense2.in_features) == (256, 256)
+    assert narrow(torch.zeros(1, 3, 64, 64)).shape == Encoder(ModelConfig())(torch.zeros(1, 3, 64, 64)).shape
+    with pytest.raises(ValueError, match="latent"):
+        ModelConfig(latent=300)

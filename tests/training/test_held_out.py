@@ -39,6 +39,7 @@ def test_held_out_identity_is_logged_and_until_identity_stops_a_real_run(data, t
     rows = read_losses(tmp_path / "run" / "losses.csv")
     assert [r["iteration"] for r in rows] == [2, 4]
     assert all(0 <= r["id_a2b"] <= 1 and 0 <= r["id_b2a"] <= 1 and "margin_a2b" in r for r in rows)
+    assert all(0 <= r["raw_a2b"] <= 1 and 0 <= r["raw_b2a"] <= 1 for r in rows)
     assert (tmp_path / "run" / "loss_plot.png").stat().st_size > 10_000  # with its identity panel
     preview = read_image(tmp_path / "run" / "previews" / "iter_000004.png")
     assert preview.shape[0] == 8 * 64 + CAPTION and preview[:CAPTION].min() < 100  # the identity line, drawn

@@ -23,3 +23,12 @@ def test_short_runs_keep_every_phase_in_order():
     assert starts == sorted(starts) and starts[0] == 0 and starts[-1] < 10
     assert [p.swap_decoders for p in switches_at(phases, starts[6])] == [True]
     assert switches_at(phases, 0) == []
+
+
+def test_fast_schedule_has_the_perceptual_loss_and_a_high_mask_hinge_from_the_start():
+    phases = loss_schedule(40000, "fast")
+    first = phase_at(phases, 0)
+    assert (first.use_pl, first.mask_hinge, first.m_mask, first.lr_factor) == (True, True, 0.9, 1.0)
+    assert all(p.mask_hinge and p.m_mask == 0.9 and p.mask_factor == 10 and not p.swap_decoders for p in phases)
+    assert all(p.mask_factor == 1 for p in loss_schedule(40000, "train") + loss_schedule(34000, "colab"))
+    assert [phase_at(phases, i).lr_factor for i in (0, 26700, 36000)] == [1.0, 0.3, 0.1]
