@@ -122,26 +122,32 @@ class Workspace:
         inputs/), else ``path``, a video, image or folder already on this machine."""
         if files:
             files = [Path(f) for f in files]
-            target = self.root / "inputs" / self._project(project)
-            if len(files) == 1 and (is_video(files[0]) or files[0].suffix.lower() in IMAGE_EXTENSIONS):
-                target.mkdir(parents=True, exist_ok=True)
-                dest = target / f"{side}{files[0].suffix.lower()}"
-                shutil.copyfile(files[0], dest)
-                return dest
-            folder = target / side
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
+            single = len(files) == 1 and (is_video(files[0]) or files[0].suffix.lower() in IMAGE_EXTENSIONS)
+            if not single and any(f.suffix.lower() not in IMAGE_EXTENSIONS for f in files):
+                bad = next(f for f in files if f.suffix.lower() not in IMAGE_EXTENSIONS)
+                raise UserError(f"{bad.name}: several files must all be images ({', '.join(IMAGE_EXTENSIONS)})")
+            # A new folder for every upload: a job may still be reading the previous one.
+            folder = self._new_folder(self.root / "inputs" / self._project(project), side)
             for f in files:
-                if f.suffix.lower() not in IMAGE_EXTENSIONS:
-                    raise UserError(f"{f.name}: several files must all be images ({', '.join(IMAGE_EXTENSIONS)})")
                 shutil.copyfile(f, folder / f.name)
-            return folder
+            return folder / files[0].name if single else folder
         if not path.strip():
             raise UserError(f"person {side}: upload a video or photos, or give a path on this machine")
         source = Path(path.strip()).expanduser()
         if not source.exists():
             raise UserError(f"{source}: no such file or folder")
         return source
+
+    @staticmethod
+    def _new_folder(parent: Path, prefix: str) -> Path:
+        n = 1
+        while True:
+            folder = parent / f"{prefix}-{n}"
+            try:
+                folder.mkdir(parents=True)
+                return folder
+            except FileExistsError:
+                n += 1
 
     def start_prepare(self, project: str, src: Path, dst: Path, settings: dict, overwrite: bool) -> None:
         config = self._settings_file(project, "prepare", settings, "extract")

@@ -29,6 +29,9 @@ def test_inputs_upload_copies_and_paths_must_exist(tmp_path, astronaut):
     folder = ws.save_input("p", "A", photos)
     assert sorted(f.name for f in folder.iterdir()) == ["a1.png", "a2.jpg"] and ws.root in folder.parents
     assert ws.save_input("p", "B", None, str(photos[0])) == photos[0]
+    # Each upload gets a new folder: a job may still read the previous one.
+    first, second = ws.save_input("p", "A", [photos[0]]), ws.save_input("p", "A", [photos[0]])
+    assert first != second and first.exists() and second.name == "a1.png"
     with pytest.raises(UserError, match="no such file"):
         ws.save_input("p", "B", None, str(tmp_path / "missing.mp4"))
     with pytest.raises(UserError, match="upload a video"):
