@@ -25,6 +25,8 @@ from pathlib import Path
 
 import yaml
 
+from faceswap_gan.benchmark import cpu_description
+
 CLIPS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips"
 CLI = [sys.executable, "-m", "faceswap_gan"]
 # Each recipe: `train --config` sections. "original" is the 2018 recipe as `train` runs it by default.
@@ -90,9 +92,8 @@ def main() -> None:
     parser.add_argument("--display-every", type=int, default=100, help="Iterations between measurements.")
     parser.add_argument("--work", type=Path, default=Path("bench_quality"), help="Data and run folders.")
     args = parser.parse_args()
-    cpu = next((x.split(":", 1)[1].strip() for x in Path("/proc/cpuinfo").read_text().splitlines()
-                if x.startswith("model name")), "?")  # fmt: skip
-    print(f"CPU: {cpu}; {args.minutes:g} min per run")
+    cpu, flags = cpu_description()
+    print(f"CPU: {cpu} (flags that matter: {', '.join(flags) or 'none'}); {args.minutes:g} min per run")
     for pair in args.pairs.split(","):
         data = prepare(pair, args.work)
         for name in args.recipes.split(","):

@@ -114,7 +114,9 @@ def run_hours(seconds: float, seconds_with_pl: float, iterations: int, schedule:
     return sum(per_phase) / 3600
 
 
-def _machine(runtime: Runtime) -> dict:
+def cpu_description() -> tuple[str, list[str]]:
+    """This CPU's model name and those of its flags that change our speed (FLAGS_THAT_MATTER): what every
+    speed figure has to name."""
     cpu, flags = platform.processor() or platform.machine(), set()
     try:
         info = Path("/proc/cpuinfo").read_text().splitlines()
@@ -124,11 +126,16 @@ def _machine(runtime: Runtime) -> dict:
         )
     except OSError:
         pass
+    return cpu, [f for f in FLAGS_THAT_MATTER if f in flags]
+
+
+def _machine(runtime: Runtime) -> dict:
+    cpu, flags = cpu_description()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     device = str(runtime.device)
     if runtime.device.type == "cuda":
         device += f" ({torch.cuda.get_device_name(runtime.device)})"
-    return {"cpu": cpu, "cores": cores, "flags": [f for f in FLAGS_THAT_MATTER if f in flags],
+    return {"cpu": cpu, "cores": cores, "flags": flags,
             "torch": torch.__version__, "device": device}  # fmt: skip
 
 

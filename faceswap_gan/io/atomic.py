@@ -47,7 +47,8 @@ def temporary_path(path: str | os.PathLike) -> Path:
     return Path(name)
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether a process with id ``pid`` exists (someone else's included)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -69,7 +70,7 @@ def remove_stale_partials(path: str | os.PathLike) -> list[Path]:
         return removed
     for candidate in candidates:
         match = pattern.fullmatch(candidate.name)
-        if not match or _running(int(match.group(1))):
+        if not match or process_running(int(match.group(1))):
             continue
         with contextlib.suppress(OSError):
             info = candidate.lstat()

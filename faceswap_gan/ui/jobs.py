@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faceswap_gan.errors import UserError
-from faceswap_gan.io.atomic import atomic_write
+from faceswap_gan.io.atomic import atomic_write, process_running
 
 # tqdm's line: "train:  40%|####      | 8/20 [00:05<00:07,  1.62it/s, ...]"
 _BAR = re.compile(r"(?P<n>\d+)/(?P<total>\d+) \[(?P<elapsed>[\d:]+)<(?P<left>[\d:?]+)")
@@ -47,10 +47,6 @@ class JobStatus:
     def running(self) -> bool:
         return self.state == "running"
 
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 0.0
-
     def describe(self) -> str:
         if self.state == "none":
             return f"{self.kind}: not started"
@@ -67,12 +63,8 @@ def _write_json(path: Path, data: dict) -> None:
 
 def _alive(pid: int, started: float) -> bool:
     """Whether ``pid`` is still the job's process (not a later process that was given the same id)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not process_running(pid):
         return False
-    except PermissionError:
-        return True
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:  # no /proc: trust kill()
@@ -121,7 +113,7 @@ class Job:
         info, ended = self._read("job.json"), self._read("exit.json")
         return info is not None and ended is None and _alive(info["pid"], info["started"])
 
-    def start(self, args: list[str], env: dict[str, str] | None = None) -> None:
+    def start(self, args: list[str]) -> None:
         """Run ``faceswap-gan ARGS`` in the background. Refused while a job of this kind runs."""
         if self.running():
             raise UserError(f"a {self.kind} job is already running; stop it or wait for it to finish")
@@ -135,7 +127,6 @@ class Job:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # outlives the server and the page, and a Ctrl-C in its terminal
-                env=os.environ | (env or {}),
             )
         _write_json(self.folder / "job.json", {"args": args, "pid": process.pid, "started": time.time()})
 

@@ -11,7 +11,6 @@ tested without a browser, and a run started here resumes from the CLI and the ot
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import shutil
@@ -187,14 +186,16 @@ class Workspace:
         self.job(project, "train").start(args)
 
     def train_view(self, project: str) -> TrainView:
+        from faceswap_gan.training.reporting import read_losses  # imports torch: not at the server's start
+
         run = self.run_dir(project)
         previews = sorted((run / "previews").glob("iter_*.png")) if (run / "previews").is_dir() else []
         plot = run / "loss_plot.png"
-        rows = _read_rows(run / "losses.csv")
+        rows = read_losses(run / "losses.csv")
         last = rows[-1] if rows else {}
-        iteration = int(float(last.get("iteration", 0) or 0))
+        iteration = int(last.get("iteration", 0))
         quality = ", ".join(
-            f"{label} {float(last[key]):.2f}"
+            f"{label} {last[key]:.2f}"
             for key, label in (
                 ("id_a2b", "identity A→B"),
                 ("id_b2a", "identity B→A"),
@@ -202,7 +203,7 @@ class Workspace:
                 ("raw_b2a", "B→A"),
                 ("alpha_a2b", "mask A→B"),
             )
-            if last.get(key) not in (None, "")
+            if key in last
         )
         return TrainView(
             self.status(project, "train"),
@@ -267,11 +268,3 @@ class Workspace:
         args = job.args()
         out = Path(args[args.index("--out") + 1]) if "--out" in args else None
         return out if out is not None and out.exists() else None
-
-
-def _read_rows(path: Path) -> list[dict[str, str]]:
-    try:
-        with open(path, newline="") as f:
-            return list(csv.DictReader(f))
-    except OSError:
-        return []
