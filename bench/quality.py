@@ -4,7 +4,8 @@ For each pair of ../shared/data clips (prepared with --every 1, cached in WORK/d
 from scratch with `faceswap-gan train` for --minutes of wall-clock time, the only work on the machine;
 its held-out identity transfer both ways (training/held_out.py, written to losses.csv at every
 display interval) is stamped with the time it appeared. Prints, per run, the curve and the time to
-identity transfer 0.8 and 0.9 in both directions.
+identity transfer 0.8 and 0.9 in both directions; then what `faceswap-gan evaluate` makes of the final model
+on each person's clip: identity transfer (dlib and the HOG second opinion), expression error and stability.
 
 Recipes are YAML files of `train --config` (model:, train:, losses: sections) or the names below.
 Pick recipes on some pairs and report on others (the README's rule): the pairs the issue reports on
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import signal
 import subprocess
 import sys
@@ -77,6 +79,20 @@ def run(data: Path, recipe: Path, out: Path, minutes: float, display_every: int)
     return rows
 
 
+def converted(pair: str, data: Path, run_dir: Path) -> dict[str, dict]:
+    """`faceswap-gan evaluate` of the final model on each person's clip (its first 48 frames, converted
+    with the default settings): what a viewer gets, beside the held-out figures of training."""
+    a, b = pair.split(":")
+    reports = {}
+    for direction, clip in (("AtoB", a), ("BtoA", b)):
+        out = run_dir / f"evaluation-{direction}"
+        subprocess.run([*CLI, "evaluate", str(CLIPS / f"{clip}.mp4"), "--model", str(run_dir), "--a",
+                        str(data / "face_src"), "--b", str(data / "face_dst"), "--direction", direction,
+                        "--out", str(out)], check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        reports[direction] = json.loads((out / "report.json").read_text())
+    return reports
+
+
 def reached(rows: list[dict], level: float) -> float | None:
     for row in rows:
         if min(float(row["id_a2b"]), float(row["id_b2a"])) >= level:
@@ -116,6 +132,11 @@ def main() -> None:
                     f"  identity transfer {level} both ways: "
                     + (f"{seconds / 60:.1f} min" if seconds else "not reached")
                 )
+            print("  converted, the final model on each person's clip (evaluate: dlib identity, HOG second")
+            print("  opinion, expression error / inter-ocular, stability vs the source):")
+            for direction, r in converted(pair, data, out).items():
+                print(f"  {direction}: identity {r['identity_transfer']:.2f} (HOG {r['identity_transfer_hog']:.2f}), "
+                      f"expression {r['expression_error']:.3f}, stability {r['stability_ratio']:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

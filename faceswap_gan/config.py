@@ -192,11 +192,16 @@ class LossWeights:
         "L1 of the masked composite against the target: asks the mask to let the face through (not in the original)",
     )
     w_pl: tuple[float, float, float, float] = setting((0.01, 0.1, 0.3, 0.1), "perceptual taps, deepest first")
+    w_code: float = setting(
+        0.0,
+        "code discriminator: the encoder learns to hide whose face it encodes, so that each decoder can only "
+        "draw its own person; early in a run at the cost of expression (not in the original)",
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "w_pl", tuple(float(w) for w in self.w_pl))
         _check(len(self.w_pl) == 4, "w_pl", f"needs 4 weights, got {len(self.w_pl)}")
-        for name in ("w_D", "w_recon", "w_edge", "w_eyes", "w_mask", "w_composite"):
+        for name in ("w_D", "w_recon", "w_edge", "w_eyes", "w_mask", "w_composite", "w_code"):
             _check(getattr(self, name) >= 0, name, "must be >= 0")
 
 

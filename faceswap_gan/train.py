@@ -164,6 +164,8 @@ def _build(model_config: ModelConfig, config: TrainConfig, weights: LossWeights,
         model = model.to(memory_format=torch.channels_last)
     gen, disc = model.generator, model.discriminators
     if runtime.distributed:
+        if not weights.w_code:  # unused then: DDP would wait for its gradients
+            model.discriminators.code.requires_grad_(False)
         gen, disc = DistributedDataParallel(gen), DistributedDataParallel(disc)
     return TrainParts(model, gen, disc, perceptual, runtime, config, weights)
 

@@ -13,7 +13,7 @@ from faceswap_gan.config import ModelConfig
 from faceswap_gan.errors import UserError, short_error
 from faceswap_gan.nets.autoencoder import Decoder, DecoderOutput, Encoder
 from faceswap_gan.nets.blocks import init_weights
-from faceswap_gan.nets.discriminator import Discriminator
+from faceswap_gan.nets.discriminator import CodeDiscriminator, Discriminator
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -23,10 +23,12 @@ class Generator(nn.Module):
         super().__init__()
         self.encoder, self.decoder_a, self.decoder_b = Encoder(config), Decoder(config), Decoder(config)
 
-    def forward(self, x_a: torch.Tensor, x_b: torch.Tensor) -> tuple[DecoderOutput, DecoderOutput]:
-        """Reconstruct A with decoder A and B with decoder B; one encoder pass serves both halves."""
-        z_a, z_b = self.encoder(torch.cat([x_a, x_b])).split([len(x_a), len(x_b)])
-        return self.decoder_a(z_a), self.decoder_b(z_b)
+    def forward(self, x_a: torch.Tensor, x_b: torch.Tensor) -> tuple[DecoderOutput, DecoderOutput, torch.Tensor]:
+        """Reconstruct A with decoder A and B with decoder B; one encoder pass serves both halves. Also
+        returns that pass's codes, (len(x_a) + len(x_b), C, 8, 8), for the code discriminator."""
+        codes = self.encoder(torch.cat([x_a, x_b]))
+        z_a, z_b = codes.split([len(x_a), len(x_b)])
+        return self.decoder_a(z_a), self.decoder_b(z_b), codes
 
     def decode(self, x: torch.Tensor, side: str) -> DecoderOutput:
         """``x`` through the encoder and the decoder of ``side`` ("a" or "b")."""
@@ -44,10 +46,14 @@ class Discriminators(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.disc_a, self.disc_b = Discriminator(config), Discriminator(config)
+        self.code = CodeDiscriminator(512 // config.coef)
 
-    def forward(self, image_a: torch.Tensor, cond_a: torch.Tensor, image_b: torch.Tensor, cond_b: torch.Tensor):
-        """Both discriminators in one call (one call per step keeps DistributedDataParallel simple)."""
-        return self.disc_a(image_a, cond_a), self.disc_b(image_b, cond_b)
+    def forward(self, image_a: torch.Tensor, cond_a: torch.Tensor, image_b: torch.Tensor, cond_b: torch.Tensor,
+                codes: torch.Tensor | None = None):  # fmt: skip
+        """Both discriminators in one call (one call per step keeps DistributedDataParallel simple), and
+        the code discriminator's scores of ``codes`` where given."""
+        scores = self.disc_a(image_a, cond_a), self.disc_b(image_b, cond_b)
+        return scores if codes is None else (*scores, self.code(codes))
 
 
 class FaceSwapModel(nn.Module):
@@ -79,7 +85,11 @@ class FaceSwapModel(nn.Module):
     def load_state(self, data: dict) -> None:
         """Weights from a checkpoint dict written with ``state()`` (the config must already match)."""
         self.generator.load_state_dict(data["generator"])
-        self.discriminators.load_state_dict(data["discriminators"])
+        # Checkpoints written before the code discriminator existed keep its fresh weights.
+        loaded = self.discriminators.load_state_dict(data["discriminators"], strict=False)
+        missing = [key for key in loaded.missing_keys if not key.startswith("code.")]
+        if missing or loaded.unexpected_keys:
+            raise RuntimeError(f"discriminator weights missing {missing}, unexpected {loaded.unexpected_keys}")
 
     @torch.inference_mode()
     def swap(self, faces: np.ndarray | torch.Tensor, direction: str = "AtoB") -> tuple[np.ndarray, np.ndarray]:

@@ -90,6 +90,16 @@ def ralsgan_g_loss(real: torch.Tensor, composite: torch.Tensor, raw: torch.Tenso
     return lsgan(composite, 1) + 0.5 * (lsgan(real - mean_raw, 0) + lsgan(raw - mean_real, 1))
 
 
+def code_discriminator_loss(scores_a: torch.Tensor, scores_b: torch.Tensor) -> torch.Tensor:
+    """The code discriminator's LSGAN loss: person A's codes score 0, person B's 1."""
+    return lsgan(scores_a, 0) + lsgan(scores_b, 1)
+
+
+def code_confusion_loss(scores_a: torch.Tensor, scores_b: torch.Tensor) -> torch.Tensor:
+    """The encoder's side: every code scores 0.5, so that it does not say whose face it is."""
+    return lsgan(scores_a, 0.5) + lsgan(scores_b, 0.5)
+
+
 def feature_normalise(x: torch.Tensor) -> torch.Tensor:
     """Per sample over (C, H, W): (x - mean) / (std + 1e-3), the parameter-free form of "instancenorm"."""
     var, mean = torch.var_mean(x, dim=tuple(range(1, x.ndim)), correction=0, keepdim=True)

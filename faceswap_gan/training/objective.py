@@ -18,6 +18,8 @@ import torch
 from faceswap_gan.config import LossWeights
 from faceswap_gan.nets.autoencoder import DecoderOutput
 from faceswap_gan.training.losses import (
+    code_confusion_loss,
+    code_discriminator_loss,
     deep_supervision_loss,
     edge_loss,
     l1,
@@ -43,14 +45,17 @@ class Side:
     target: torch.Tensor  # (B, 3, R, R) the undistorted target, [-1, 1]
     eyes: torch.Tensor  # (B, 1, R, R) eye mask of the target, [0, 1]
     out: DecoderOutput  # the generator's reconstruction of ``warped``
+    code: torch.Tensor  # (B, C, 8, 8) the encoder's code of ``warped``
 
     @property
     def composite(self) -> torch.Tensor:
         return self.out.composite(self.warped)
 
 
-def discriminator_loss(discriminators, a: Side, b: Side, lam: float, gan: str) -> dict[str, torch.Tensor]:
-    """D losses of both sides; fakes are detached so that only the discriminators learn."""
+def discriminator_loss(discriminators, a: Side, b: Side, lam: float, gan: str, codes: bool = False
+                       ) -> dict[str, torch.Tensor]:  # fmt: skip
+    """D losses of both sides, and ``d_code`` of the code discriminator where ``codes`` (w_code on);
+    fakes and codes are detached so that only the discriminators learn."""
     inputs = []
     for side in (a, b):
         real, composite, raw = side.target, side.composite.detach(), side.out.colour.detach()
@@ -59,19 +64,25 @@ def discriminator_loss(discriminators, a: Side, b: Side, lam: float, gan: str) -
         else:
             images = [real, composite, raw]
         inputs += [torch.cat(images), torch.cat([side.warped] * len(images))]
-    preds = discriminators(*inputs)
-    losses = {}
+    losses, scores = {}, None
+    if codes:
+        *preds, scores = discriminators(*inputs, codes=torch.cat([a.code, b.code]).detach())
+    else:
+        preds = discriminators(*inputs)
     for name, pred in zip(("d_a", "d_b"), preds, strict=True):
         if gan == "mixup_lsgan":
             losses[name] = 2 * lsgan(pred, lam)  # = MSE(D(mix composite), lam) + MSE(D(mix raw), lam)
         else:
             losses[name] = ralsgan_d_loss(*pred.chunk(3))
+    if scores is not None:
+        losses["d_code"] = code_discriminator_loss(*scores.split([len(a.code), len(b.code)]))
     return losses
 
 
 def generator_loss(discriminators, a: Side, b: Side, lam: float, gan: str, weights: LossWeights, phase: LossPhase,
                    perceptual=None) -> dict[str, torch.Tensor]:  # fmt: skip
-    """Named G terms summed over both sides: adv, recon (with deep supervision), edge, pl, mask."""
+    """Named G terms summed over both sides: adv, recon (with deep supervision), edge, pl, mask; and code
+    where w_code is on."""
     inputs = []
     for side in (a, b):
         images = (
@@ -82,6 +93,9 @@ def generator_loss(discriminators, a: Side, b: Side, lam: float, gan: str, weigh
         inputs += [torch.cat(images), torch.cat([side.warped] * len(images))]
     preds = discriminators(*inputs)
     terms = dict.fromkeys(("adv", "recon", "edge", "pl", "mask"), a.target.new_zeros(()))
+    if weights.w_code:  # the encoder hides who is who: each code scored 0.5, between A's 0 and B's 1
+        scores = discriminators.code(torch.cat([a.code, b.code]))
+        terms["code"] = weights.w_code * code_confusion_loss(*scores.split([len(a.code), len(b.code)]))
     for side, pred in zip((a, b), preds, strict=True):
         # mixup: 2 * MSE over both halves = MSE(D(composite), 1) + MSE(D(raw), 1)
         adv = 2 * lsgan(pred, 1) if gan == "mixup_lsgan" else ralsgan_g_loss(*pred.chunk(3))

@@ -130,6 +130,17 @@ def load_training_state(state: dict, model, opt_g, opt_d) -> None:
     try:
         model.load_state(state)
         opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
+        opt_d.load_state_dict(_with_later_groups(state["opt_d"], opt_d))
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # edited or from another version of ours
         raise UserError(f"the checkpoint's tensors do not fit its model ({short_error(exc)})") from exc
+
+
+def _with_later_groups(saved: dict, optimiser: Any) -> dict:
+    """``saved`` with the parameter groups it lacks taken fresh from ``optimiser``: a checkpoint written
+    before the code discriminator existed has no group for it (it is the last one; its moments start at
+    zero, as its weights start fresh in ``FaceSwapModel.load_state``)."""
+    current = optimiser.state_dict()["param_groups"]
+    have = len(saved["param_groups"])
+    if have >= len(current):
+        return saved
+    return {**saved, "param_groups": saved["param_groups"] + current[have:]}

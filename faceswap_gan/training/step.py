@@ -45,12 +45,13 @@ def training_step(
         [t.to(runtime.device, non_blocking=True, memory_format=memory) for t in b] for b in (batch_a, batch_b)
     ]
     with runtime.autocast():
-        out_a, out_b = parts.gen(xa, xb)
-    a, b = Side(xa, ya, ma, out_a), Side(xb, yb, mb, out_b)
+        out_a, out_b, codes = parts.gen(xa, xb)
+    z_a, z_b = codes.split([len(xa), len(xb)])
+    a, b = Side(xa, ya, ma, out_a, z_a), Side(xb, yb, mb, out_b, z_b)
     # D step on detached fakes.
     with runtime.autocast():
-        d = discriminator_loss(parts.disc, a, b, lam, config.gan)
-    d_total = d["d_a"] + d["d_b"]
+        d = discriminator_loss(parts.disc, a, b, lam, config.gan, codes=parts.weights.w_code > 0)
+    d_total = sum(d.values())
     d_ok = runtime.all_true(bool(torch.isfinite(d_total)))
     if d_ok:
         opt_d.zero_grad(set_to_none=True)
@@ -71,7 +72,7 @@ def training_step(
         opt_g.step()
     if not (d_ok and g_ok):
         return None
-    losses = {"d_a": d["d_a"], "d_b": d["d_b"], "g_total": g_total} | g
+    losses = d | {"g_total": g_total} | g
     return {k: v.item() for k, v in losses.items()}
 
 
@@ -84,21 +85,25 @@ def make_optimisers(model: FaceSwapModel, config: TrainConfig, phase: LossPhase)
     """Adam(0.5, 0.999, eps 1e-7) for the generator and for the discriminators, learning rates times the
     phase's lr_factor; the L2 of the original's regularised convolutions as coupled weight decay."""
 
-    def groups(module: torch.nn.Module) -> list[dict]:
+    def groups(module: torch.nn.Module, apart: torch.nn.Module | None = None) -> list[dict]:
+        """Decayed, then plain; then ``apart``'s parameters as a group of their own, last, so that a
+        checkpoint from before it existed still fits the first groups (``load_training_state``)."""
         decayed = {id(m.weight) for m in module.modules() if isinstance(m, RegConv2d)}
-        params = [p for p in module.parameters() if p.requires_grad]
+        later = {id(p) for p in apart.parameters()} if apart is not None else set()
+        params = [p for p in module.parameters() if p.requires_grad and id(p) not in later]
         return [
             {"params": [p for p in params if id(p) in decayed], "weight_decay": L2_DECAY},
             {"params": [p for p in params if id(p) not in decayed], "weight_decay": 0.0},
-        ]
+        ] + ([{"params": list(apart.parameters()), "weight_decay": 0.0}] if apart is not None else [])
 
     # The fused implementation updates all tensors in one kernel: 8x faster than foreach on CPU.
     fused = next(model.parameters()).device.type in ("cpu", "cuda")
 
-    def adam(module, lr):
-        return torch.optim.Adam(groups(module), lr=lr * phase.lr_factor, betas=(0.5, 0.999), eps=1e-7, fused=fused)
+    def adam(param_groups, lr):
+        return torch.optim.Adam(param_groups, lr=lr * phase.lr_factor, betas=(0.5, 0.999), eps=1e-7, fused=fused)
 
-    return adam(model.generator, config.lr_g), adam(model.discriminators, config.lr_d)
+    discriminators = model.discriminators
+    return adam(groups(model.generator), config.lr_g), adam(groups(discriminators, discriminators.code), config.lr_d)
 
 
 def face_samples(faces_a: FaceSet, faces_b: FaceSet, model_config: ModelConfig, config: TrainConfig):

@@ -12,7 +12,7 @@ def _side(alpha: float) -> Side:
     target = torch.zeros(2, 3, 8, 8)
     warped = torch.ones(2, 3, 8, 8)  # the distorted input: far from the target
     out = DecoderOutput(torch.full((2, 1, 8, 8), alpha), torch.zeros(2, 3, 8, 8), [])  # colour == target
-    return Side(warped, target, torch.zeros(2, 1, 8, 8), out)
+    return Side(warped, target, torch.zeros(2, 1, 8, 8), out, torch.zeros(2, 4, 8, 8))
 
 
 def _discriminators(*inputs):
