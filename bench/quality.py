@@ -1,7 +1,8 @@
 """Identity transfer against wall-clock time, per pair and recipe: how soon does a swap look like B?
 
 For each pair of ../shared/data clips (prepared with --every 1, cached in WORK/data/), each recipe trains
-from scratch with `faceswap-gan train` for --minutes of wall-clock time, the only work on the machine;
+with `faceswap-gan train` for --minutes of wall-clock time (from scratch, or from the recipe's
+`train: {prior: ...}`: the prior's own pretraining time is not counted), the only work on the machine;
 its held-out identity transfer both ways (training/held_out.py, written to losses.csv at every
 display interval) is stamped with the time it appeared. Prints, per run, the curve and the time to
 identity transfer 0.8 and 0.9 in both directions; then what `faceswap-gan evaluate` makes of the final model
@@ -133,10 +134,13 @@ def main() -> None:
                     + (f"{seconds / 60:.1f} min" if seconds else "not reached")
                 )
             print("  converted, the final model on each person's clip (evaluate: dlib identity, HOG second")
-            print("  opinion, expression error / inter-ocular, stability vs the source):")
+            print("  opinion, expression error / inter-ocular, stability vs the source; reconstruction PSNR of")
+            print("  each decoder on its own person's faces: how sharp what it draws is):")
             for direction, r in converted(pair, data, out).items():
+                psnr = r["reconstruction"]
                 print(f"  {direction}: identity {r['identity_transfer']:.2f} (HOG {r['identity_transfer_hog']:.2f}), "
-                      f"expression {r['expression_error']:.3f}, stability {r['stability_ratio']:.2f}")  # fmt: skip
+                      f"expression {r['expression_error']:.3f}, stability {r['stability_ratio']:.2f}, "
+                      f"PSNR A {psnr['a']['psnr']:.1f} dB, B {psnr['b']['psnr']:.1f} dB")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -233,6 +233,11 @@ class TrainConfig:
     seed: int = setting(0, "seed of everything random: initialisation, data order, augmentation, mixup")
     workers: int = setting(-1, "data-loading processes; -1: one per spare CPU core (at least 1)")
     device: str = setting("auto", "where to compute", DEVICES)
+    prior: str | None = setting(
+        None,
+        "weights to start from: a `pretrain` output, builtin (the package's face prior, 64 px lite hybrid) or a run's "
+        "checkpoint; a resumed run keeps its own",
+    )
     until_identity: float | None = setting(
         None, "stop once identity transfer on the held-out faces reaches this both ways, two display intervals in a row"
     )

@@ -29,6 +29,7 @@ from faceswap_gan.runtime import Runtime, deferred_interrupt, running_on
 from faceswap_gan.training.data import FaceSet, make_loader, preview_faces
 from faceswap_gan.training.held_out import LEVELS, HeldOutJudge, reached
 from faceswap_gan.training.nonfinite import NonFiniteGuard
+from faceswap_gan.training.prior import apply_prior, load_prior
 from faceswap_gan.training.reporting import loss_row, read_losses, reconcile, report
 from faceswap_gan.training.run_folder import (
     backup_checkpoint,
@@ -69,12 +70,18 @@ def train_model(
     weights: LossWeights | None = None,
     progress: bool = True,
     stop_after: int | None = None,
+    faces: tuple[FaceSet, FaceSet] | None = None,
 ) -> TrainSummary:
-    """Train (or resume) in ``run_dir``; ``stop_after`` ends this run early after that many iterations."""
+    """Train (or resume) in ``run_dir``; ``stop_after`` ends this run early after that many iterations.
+    ``faces`` replaces the faces of A and B in ``data_dir`` (``pretrain``: the same pool on both sides); no
+    held-out faces are judged then."""
     data_dir, run_dir, weights = Path(data_dir), Path(run_dir), weights or LossWeights()
     # 1. Data, and where to start.
-    faces_a = FaceSet.from_data_dir(data_dir, "src", (AUG_SIDE,) if config.part_augmentation else ())
-    faces_b = FaceSet.from_data_dir(data_dir, "dst")
+    judged = faces is None  # the pair's own held-out faces are measured, a pretraining pool's are not
+    if faces is None:
+        aug = (AUG_SIDE,) if config.part_augmentation else ()
+        faces = FaceSet.from_data_dir(data_dir, "src", aug), FaceSet.from_data_dir(data_dir, "dst")
+    faces_a, faces_b = faces
     state = resume_state(run_dir, model_config)
     start = state["iteration"] if state else 0
     stop = config.iterations if stop_after is None else min(config.iterations, start + stop_after)
@@ -87,13 +94,15 @@ def train_model(
         opt_g, opt_d = make_optimisers(model, config, phase_at(phases, start))
         if state:
             load_training_state(state, model, opt_g, opt_d)
+        elif config.prior:  # a fresh run starts from the prior's generator; its discriminators start fresh
+            apply_prior(model.generator, load_prior(config.prior, model_config)[0], str(config.prior))
         samples = face_samples(faces_a, faces_b, model_config, config)
         loader = make_loader(samples, config.batch_size, start, stop - 1, _workers(config), runtime.rank,
                              runtime.world_size)  # fmt: skip
         preview = [preview_faces(f, model_config.resolution).to(runtime.device) for f in (faces_a, faces_b)]
         ckpt, guard = latest_checkpoint(run_dir), NonFiniteGuard(latest_checkpoint(run_dir))
         judge = None
-        if runtime.is_main:
+        if runtime.is_main and judged:
             judge = HeldOutJudge.load(data_dir, (faces_a, faces_b), model_config.resolution, runtime.device)
         if config.until_identity is not None and runtime.is_main and judge is None:
             raise UserError(f"{data_dir}: --until-identity needs held-out faces; run prepare with --holdout")

@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "faceswap_gan"
 STAGES = {
     "faceswap_gan.extract",
     "faceswap_gan.train",
+    "faceswap_gan.pretrain",
     "faceswap_gan.convert",
     "faceswap_gan.batch",
     "faceswap_gan.export",

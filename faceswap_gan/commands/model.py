@@ -27,6 +27,43 @@ previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every ite
 """
 
 
+def _training_options(command):
+    """The model and training options that `train` and `pretrain` share (TrainConfig/ModelConfig fields)."""
+    for decorate in reversed(
+        [
+            option_for(TrainConfig, "iterations", type=click.IntRange(min=1)),
+            click.option(
+                "--stop-after", type=click.IntRange(min=1), help="Stop this session after N iterations (resume later)."
+            ),
+            option_for(ModelConfig, "resolution"),
+            option_for(ModelConfig, "capacity"),
+            option_for(ModelConfig, "norm"),
+            option_for(ModelConfig, "self_attention", "--self-attention/--no-self-attention"),
+            option_for(
+                ModelConfig,
+                "latent",
+                callback=lambda ctx, param, value: None if value in (None, "None") else int(value),
+            ),
+            option_for(TrainConfig, "batch_size", type=click.IntRange(min=2)),
+            option_for(TrainConfig, "schedule"),
+            option_for(TrainConfig, "gan"),
+            option_for(TrainConfig, "perceptual"),
+            option_for(TrainConfig, "perceptual_weights", type=click.Path(exists=True, dir_okay=False)),
+            option_for(TrainConfig, "lr_g", type=click.FloatRange(0, min_open=True)),
+            option_for(TrainConfig, "lr_d", type=click.FloatRange(0, min_open=True)),
+            option_for(TrainConfig, "cycle_loss", "--cycle-loss/--no-cycle-loss"),
+            option_for(TrainConfig, "motion_blur", "--motion-blur/--no-motion-blur"),
+            option_for(TrainConfig, "display_every", type=click.IntRange(min=1)),
+            option_for(TrainConfig, "backup_every", type=click.IntRange(min=1)),
+            option_for(TrainConfig, "workers", type=click.IntRange(min=-1)),
+            option_for(TrainConfig, "device"),
+            option_for(TrainConfig, "seed", type=int),
+        ]
+    ):
+        command = decorate(command)
+    return command
+
+
 @cli.command(epilog=TRAIN_EPILOG)
 @click.option(
     "--data",
@@ -48,28 +85,9 @@ previews/iter_NNNNNN.png, losses.csv and loss_plot.png every --display-every ite
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="YAML with model:, train:, losses: sections; options given here win.",
 )
-@option_for(TrainConfig, "iterations", type=click.IntRange(min=1))
-@click.option("--stop-after", type=click.IntRange(min=1), help="Stop this session after N iterations (resume later).")
-@option_for(ModelConfig, "resolution")
-@option_for(ModelConfig, "capacity")
-@option_for(ModelConfig, "norm")
-@option_for(ModelConfig, "self_attention", "--self-attention/--no-self-attention")
-@option_for(ModelConfig, "latent", callback=lambda ctx, param, value: None if value in (None, "None") else int(value))
-@option_for(TrainConfig, "batch_size", type=click.IntRange(min=2))
-@option_for(TrainConfig, "schedule")
-@option_for(TrainConfig, "gan")
-@option_for(TrainConfig, "perceptual")
-@option_for(TrainConfig, "perceptual_weights", type=click.Path(exists=True, dir_okay=False))
-@option_for(TrainConfig, "lr_g", type=click.FloatRange(0, min_open=True))
-@option_for(TrainConfig, "lr_d", type=click.FloatRange(0, min_open=True))
-@option_for(TrainConfig, "cycle_loss", "--cycle-loss/--no-cycle-loss")
-@option_for(TrainConfig, "motion_blur", "--motion-blur/--no-motion-blur")
+@_training_options
 @option_for(TrainConfig, "part_augmentation", "--part-augmentation/--no-part-augmentation")
-@option_for(TrainConfig, "display_every", type=click.IntRange(min=1))
-@option_for(TrainConfig, "backup_every", type=click.IntRange(min=1))
-@option_for(TrainConfig, "workers", type=click.IntRange(min=-1))
-@option_for(TrainConfig, "device")
-@option_for(TrainConfig, "seed", type=int)
+@option_for(TrainConfig, "prior")
 @option_for(TrainConfig, "until_identity", type=click.FloatRange(0, 1))
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @heavy
@@ -84,6 +102,56 @@ def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, qu
     summary = train_model(data_dir, run_dir, model, config, weights, progress=not quiet, stop_after=stop_after)
     click.echo(summary.describe())
     click.echo(f"run folder {run_dir}: checkpoints/latest.pt, previews/, losses.csv, loss_plot.png")
+
+
+PRETRAIN_EPILOG = """
+\b
+Examples:
+  faceswap-gan prepare carol.mp4 dave.mp4 --out data/cd && faceswap-gan prepare erin.mp4 frank.mp4 --out data/ef
+  faceswap-gan pretrain data/cd data/ef --out prior.pt --run runs/prior --iterations 6000
+  faceswap-gan train --data data/ab --out runs/ab --prior prior.pt --schedule fast
+
+\b
+Trains one model on the faces of everybody in DATA (both people of each `prepare` folder, one pool on
+both sides), so that its decoders learn to draw faces in general, and writes its generator to OUT
+(float16). `train --prior OUT` then starts a pair's training there instead of from random weights. The
+more different people, the better the prior; never the people you will measure it on. Running the same
+command again resumes in RUN and rewrites OUT.
+"""
+
+
+@cli.command(epilog=PRETRAIN_EPILOG)
+@click.argument("data_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The prior file to write (.pt)."
+)
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder of the pretraining (resumable). [default: OUT without its suffix, + _run]",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML with model:, train:, losses: sections; options given here win.",
+)
+@_training_options
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@heavy
+def pretrain(data_dirs, out: Path, run_dir, config_file, stop_after, resolution, quiet: bool, **options) -> None:
+    """Train a face prior on the faces of many people, for `train --prior`."""
+    from faceswap_gan.pretrain import pretrain_model
+    from faceswap_gan.training.run_folder import resolve_configs
+
+    run_dir = run_dir or out.with_name(out.stem + "_run")
+    model, config, weights = resolve_configs(
+        run_dir, config_file, resolution=int(resolution) if resolution else None, **options
+    )
+    summary = pretrain_model(data_dirs, out, run_dir, model, config, weights, not quiet, stop_after)
+    click.echo(summary.describe())
+    click.echo(f"prior {out}; start a pair's training from it with `faceswap-gan train ... --prior {out}`")
 
 
 CONVERT_EPILOG = """
