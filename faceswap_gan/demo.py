@@ -2,7 +2,10 @@
 -> a short training run -> swapped videos.
 
 Without inputs it needs no files at all: person A is Eileen Collins (scikit-image's astronaut photo),
-person B Grace Hopper (matplotlib's sample photo), each filmed by a virtual camera (``samples``).
+person B Grace Hopper (matplotlib's sample photo), each filmed by a virtual camera (``samples``). Their
+short run continues from ``priors/demo64.pt``, a model of this pair trained ahead of time with our own
+``pretrain`` and ``train`` (``scripts/make_priors.sh``), because no model swaps faces after two minutes of a
+CPU; the user's own clips start from the generic face prior ``priors/faces64.pt`` instead.
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from faceswap_gan.extract import prepare_dataset
 from faceswap_gan.io.media import count_source
 from faceswap_gan.sample_clips import make_sample_clip
 from faceswap_gan.train import train_model
+from faceswap_gan.training.prior import BUILTIN, BUILTIN_PATH
 
-BUILT_IN_ITERATIONS = 120  # about 2 minutes on a 2-core CPU: enough to see the pipeline, not a good swap
+BUILT_IN_ITERATIONS = 120  # about 2 minutes on a 2-core CPU: enough to see training work, not to learn a pair
+DEMO_MODEL = BUILTIN_PATH.with_name("demo64.pt")  # the built-in pair, trained ahead of time (see above)
 
 
 @dataclass
@@ -47,6 +52,7 @@ def run_demo(
     for given in (src, dst):  # the user's clips are checked before minutes go into the built-in ones
         if given is not None:
             count_source(given)
+    prior = str(DEMO_MODEL) if src is None and dst is None else BUILTIN
     # 1. The two clips.
     if src is None:
         src = make_sample_clip("astronaut", out_dir / "clips" / "astronaut.mp4", 4, seed=seed, overwrite=True)
@@ -55,9 +61,11 @@ def run_demo(
                                overwrite=True)  # fmt: skip
     # 2. Training data: every second frame of each clip.
     prepare_dataset(src, dst, out_dir / "data", ExtractConfig(every=2), overwrite=True, progress=progress)
-    # 3. A short run of the Colab demo's model (64 px, lite, hybrid) and schedule, small batches.
+    # 3. A short run of the Colab demo's model (64 px, lite, hybrid), small batches, from a model trained
+    #    ahead of time (the fast schedule: the face shows from the first iteration).
     total = iterations or BUILT_IN_ITERATIONS
-    config = TrainConfig(iterations=total, batch_size=4, schedule="colab", display_every=max(1, total // 4), seed=seed)
+    config = TrainConfig(iterations=total, batch_size=4, schedule="fast", display_every=max(1, total // 4), seed=seed,
+                         prior=prior)  # fmt: skip
     train_model(out_dir / "data", out_dir / "run", ModelConfig(), config, progress=progress)
     # 4. A's clip with B's face, alone and beside the source and the masks.
     settings = dict(image_shape=None, color_correction="adain")

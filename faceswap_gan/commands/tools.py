@@ -16,7 +16,7 @@ from faceswap_gan.errors import UserError
     epilog="""
 \b
 Examples:
-  faceswap-gan demo                       # built-in clips, about 2 minutes on a 2-core CPU
+  faceswap-gan demo                       # built-in clips, about 3 minutes on a 2-core CPU
   faceswap-gan demo --src me.mp4 --dst you.mp4 --iterations 18000 --out my_demo
 """
 )
@@ -46,8 +46,10 @@ def demo(out_dir: Path, src, dst, iterations, quiet: bool) -> None:
     q = result.quality
     click.echo(
         f"  identity transfer  {q.identity_transfer:.2f} (HOG second opinion {q.identity_transfer_hog:.2f}; "
-        "1.0 = the face is B's in every frame; a short run stays far from it, see docs/quality-findings.md)"
+        "1.0 = the face is B's in every frame; report in evaluation/)"
     )
+    if src is None and dst is None:
+        click.echo("  (the built-in pair continues from a model of it trained ahead of time: README, Shipped weights)")
 
 
 @cli.command(
