@@ -109,7 +109,7 @@ def _run() -> None:
 
 
 # The commands, by concern; importing them registers them on the group above.
-from faceswap_gan.commands import data, model, tools  # noqa: E402, F401
+from faceswap_gan.commands import data, model, tools, training  # noqa: E402, F401
 
 if __name__ == "__main__":  # torchrun -m faceswap_gan.cli train ...
     # Run the imported module's main: the commands registered on that module's group, not on this copy's.

@@ -84,6 +84,8 @@ def train_model(
     faces_a, faces_b = faces
     state = resume_state(run_dir, model_config)
     start = state["iteration"] if state else 0
+    # A fresh run starts from the prior's generator (read now: a bad file is reported before any work).
+    prior = load_prior(config.prior, model_config)[0] if config.prior and not state else None
     stop = config.iterations if stop_after is None else min(config.iterations, start + stop_after)
     with running_on(config.device) as runtime:
         if runtime.is_main:
@@ -94,8 +96,8 @@ def train_model(
         opt_g, opt_d = make_optimisers(model, config, phase_at(phases, start))
         if state:
             load_training_state(state, model, opt_g, opt_d)
-        elif config.prior:  # a fresh run starts from the prior's generator; its discriminators start fresh
-            apply_prior(model.generator, load_prior(config.prior, model_config)[0], str(config.prior))
+        elif prior is not None:  # the discriminators and optimisers start fresh
+            apply_prior(model.generator, prior, str(config.prior))
         samples = face_samples(faces_a, faces_b, model_config, config)
         loader = make_loader(samples, config.batch_size, start, stop - 1, _workers(config), runtime.rank,
                              runtime.world_size)  # fmt: skip

@@ -22,7 +22,7 @@ STAGES = {
     "faceswap_gan.benchmark",
 }
 ENTRY_POINTS = {"faceswap_gan.cli", "faceswap_gan.__main__", "faceswap_gan"} | {
-    f"faceswap_gan.commands.{name}" for name in ("data", "model", "tools")
+    f"faceswap_gan.commands.{name}" for name in ("data", "model", "tools", "training")
 }
 # The web UI is a front end beside the CLI: it may run the stages (and the CLI, in its job runner).
 ENTRY_POINTS |= {f"faceswap_gan.ui.{name}" for name in ("", "app", "forms", "jobs", "runner", "workspace")}
