@@ -16,7 +16,7 @@ from faceswap_gan.errors import UserError
     epilog="""
 \b
 Examples:
-  faceswap-gan demo                       # built-in clips, about 3 minutes on a 2-core CPU
+  faceswap-gan demo                       # built-in clips, about 1.5 minutes on a 2-core CPU
   faceswap-gan demo --src me.mp4 --dst you.mp4 --iterations 18000 --out my_demo
 """
 )
