@@ -163,6 +163,11 @@ class ModelConfig:
     def __post_init__(self) -> None:
         check_choices(self)
 
+    def differences(self, other: ModelConfig) -> list[str]:
+        """The names of the fields whose values differ from ``other``'s: what keeps weights of one from
+        fitting the other (a resumed checkpoint, a prior)."""
+        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(other, f.name)]
+
     @property
     def latent_width(self) -> int:
         """The bottleneck's width: ``latent``, or the original's for this resolution and capacity."""

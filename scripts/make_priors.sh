@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-make the weights shipped in faceswap_gan/priors/ with the project's own commands (README, "Shipped
-# weights"). CPU: about PRIOR_ITERATIONS x 0.7 s + DEMO_ITERATIONS x 0.7 s on 2 cores.
+# weights"). CPU: about 95 minutes on 2 cores of an AMD EPYC (0.8-0.9 s per iteration).
 #
 #   bash scripts/make_priors.sh [WORK]        # WORK: scratch folder (default priors_work)
 #

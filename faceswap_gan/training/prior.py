@@ -69,8 +69,9 @@ def load_prior(prior: str | os.PathLike, config: ModelConfig) -> tuple[dict[str,
     except (TypeError, ValueError) as exc:
         raise UserError(f"{path}: its model settings are not ours ({exc})") from exc
     if saved != config:
-        differ = [f.name for f in dataclasses.fields(ModelConfig) if getattr(saved, f.name) != getattr(config, f.name)]
-        shown = ", ".join(f"{name} {getattr(saved, name)} (the run: {getattr(config, name)})" for name in differ)
+        shown = ", ".join(
+            f"{name} {getattr(saved, name)} (the run: {getattr(config, name)})" for name in saved.differences(config)
+        )
         raise UserError(
             f"{path}: a prior for another model ({shown}); train with its settings or pretrain one for yours"
         )

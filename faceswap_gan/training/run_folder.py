@@ -80,9 +80,7 @@ def resume_state(run_dir: Path, model_config: ModelConfig) -> dict | None:
     except (UserError, TypeError, ValueError) as exc:
         raise UserError(f"{exc}; {_fallback_hint(run_dir)}") from exc
     if saved != model_config:
-        differ = [
-            f.name for f in dataclasses.fields(ModelConfig) if getattr(saved, f.name) != getattr(model_config, f.name)
-        ]
+        differ = saved.differences(model_config)
         changed = ", ".join(f"{name} {getattr(saved, name)} -> {getattr(model_config, name)}" for name in differ)
         raise UserError(
             f"{run_dir}: holds a model with other settings ({changed}); "
