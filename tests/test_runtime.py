@@ -4,6 +4,7 @@ start with the CPU's default (denormals kept), so it fails when the flushing is 
 
 import os
 import platform
+import re
 import subprocess
 import sys
 
@@ -93,6 +94,7 @@ def test_beside_a_busy_process_pytorch_gets_the_cores_left_free(monkeypatch):
         hog.wait()
     expected = max(1, min(threads, (os.cpu_count() or 1) - 1))
     assert busy == f"{expected} {expected}"
-    if expected < threads:
-        assert "other processes keep about 1." in err
+    if expected < threads:  # one spinning process reads as about one core; sampling puts it near, not on, 1.0
+        seen = re.search(r"other processes keep about ([0-9.]+) of", err)
+        assert seen and 0.5 <= float(seen.group(1)) <= 1.5, err
     assert told == f"None {threads}"  # the user's OMP_NUM_THREADS is theirs
