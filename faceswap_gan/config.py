@@ -202,21 +202,12 @@ class LossWeights:
         "code discriminator: the encoder learns to hide whose face it encodes, so that each decoder can only "
         "draw its own person; early in a run at the cost of expression (not in the original)",
     )
-    # A prior's encoder tells the two people apart from step 1: the fresh code discriminator's first scores
-    # are then far from 0 and 1 (d_code 12-29), and the encoder's term, their square, wrecked the prior's
-    # decoders (docs/quality-findings.md). Letting the discriminator learn alone first bounds its scores.
-    code_warmup: int = setting(
-        0,
-        "iterations at a run's start in which only the code discriminator learns; the encoder's term then "
-        "ramps linearly to w_code over as many more (for runs from a prior)",
-    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "w_pl", tuple(float(w) for w in self.w_pl))
         _check(len(self.w_pl) == 4, "w_pl", f"needs 4 weights, got {len(self.w_pl)}")
         for name in ("w_D", "w_recon", "w_edge", "w_eyes", "w_mask", "w_composite", "w_code"):
             _check(getattr(self, name) >= 0, name, "must be >= 0")
-        _check(self.code_warmup >= 0, "code_warmup", f"must be >= 0, got {self.code_warmup}")
 
 
 @dataclass(frozen=True)
@@ -251,12 +242,6 @@ class TrainConfig:
         None,
         "weights to start from: a `pretrain` output, builtin (the package's face prior, 64 px lite hybrid) or a run's "
         "checkpoint; a resumed run keeps its own",
-    )
-    prior_reset: str = setting(
-        "none",
-        "parts of the prior left at a fresh start: the bottleneck (the encoder's dense layers, DeepFaceLab's "
-        "choice), the decoders (the prior's encoder only), or none",
-        ("none", "bottleneck", "decoders"),
     )
     until_identity: float | None = setting(
         None, "stop once identity transfer on the held-out faces reaches this both ways, two display intervals in a row"

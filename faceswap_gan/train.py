@@ -39,7 +39,7 @@ from faceswap_gan.training.run_folder import (
     save_training_state,
     write_run_config,
 )
-from faceswap_gan.training.schedule import code_factor, loss_schedule, phase_at, switches_at
+from faceswap_gan.training.schedule import loss_schedule, phase_at, switches_at
 from faceswap_gan.training.step import TrainParts, face_samples, make_optimisers, mixup_lambda, training_step
 
 
@@ -97,7 +97,7 @@ def train_model(
         if state:
             load_training_state(state, model, opt_g, opt_d)
         elif prior is not None:  # the discriminators and optimisers start fresh
-            apply_prior(model.generator, prior, str(config.prior), config.prior_reset)
+            apply_prior(model.generator, prior, str(config.prior))
         samples = face_samples(faces_a, faces_b, model_config, config)
         loader = make_loader(samples, config.batch_size, start, stop - 1, _workers(config), runtime.rank,
                              runtime.world_size)  # fmt: skip
@@ -129,8 +129,7 @@ def train_model(
                     opt_g, opt_d = make_optimisers(model, config, phase)
                 # 3b. One iteration: D step then G step.
                 phase, lam = phase_at(phases, iteration), mixup_lambda(config.seed, iteration)
-                ramp = code_factor(weights.code_warmup, iteration)
-                losses = training_step(parts, opt_g, opt_d, batch_a, batch_b, lam, phase, ramp)
+                losses = training_step(parts, opt_g, opt_d, batch_a, batch_b, lam, phase)
                 done = iteration + 1
                 due = done % config.display_every == 0 or done == stop
                 bar.update(1)

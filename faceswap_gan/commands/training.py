@@ -87,7 +87,6 @@ def _training_options(command):
 @_training_options
 @option_for(TrainConfig, "part_augmentation", "--part-augmentation/--no-part-augmentation")
 @option_for(TrainConfig, "prior")
-@option_for(TrainConfig, "prior_reset")
 @option_for(TrainConfig, "until_identity", type=click.FloatRange(0, 1))
 @heavy
 def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, quiet: bool, **options) -> None:

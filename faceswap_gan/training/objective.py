@@ -80,10 +80,9 @@ def discriminator_loss(discriminators, a: Side, b: Side, lam: float, gan: str, c
 
 
 def generator_loss(discriminators, a: Side, b: Side, lam: float, gan: str, weights: LossWeights, phase: LossPhase,
-                   perceptual=None, code_factor: float = 1.0) -> dict[str, torch.Tensor]:  # fmt: skip
+                   perceptual=None) -> dict[str, torch.Tensor]:  # fmt: skip
     """Named G terms summed over both sides: adv, recon (with deep supervision), edge, pl, mask; and code
-    where w_code is on, times ``code_factor`` (``schedule.code_factor``: 0 while the code discriminator
-    learns alone, the term then kept at zero so that the loss table's columns stay the same)."""
+    where w_code is on."""
     inputs = []
     for side in (a, b):
         images = (
@@ -95,11 +94,8 @@ def generator_loss(discriminators, a: Side, b: Side, lam: float, gan: str, weigh
     preds = discriminators(*inputs)
     terms = dict.fromkeys(("adv", "recon", "edge", "pl", "mask"), a.target.new_zeros(()))
     if weights.w_code:  # the encoder hides who is who: each code scored 0.5, between A's 0 and B's 1
-        terms["code"] = a.target.new_zeros(())
-    if weights.w_code and code_factor > 0:
         scores = discriminators.code(torch.cat([a.code, b.code]))
-        confusion = code_confusion_loss(*scores.split([len(a.code), len(b.code)]))
-        terms["code"] = weights.w_code * code_factor * confusion
+        terms["code"] = weights.w_code * code_confusion_loss(*scores.split([len(a.code), len(b.code)]))
     for side, pred in zip((a, b), preds, strict=True):
         # mixup: 2 * MSE over both halves = MSE(D(composite), 1) + MSE(D(raw), 1)
         adv = 2 * lsgan(pred, 1) if gan == "mixup_lsgan" else ralsgan_g_loss(*pred.chunk(3))

@@ -79,20 +79,9 @@ def load_prior(prior: str | os.PathLike, config: ModelConfig) -> tuple[dict[str,
     return weights, dict(data.get("about") or {})
 
 
-# What ``TrainConfig.prior_reset`` leaves at its fresh initialisation: the generator's weights by name prefix.
-RESET_PREFIXES = {
-    "none": (),
-    "bottleneck": ("encoder.dense1.", "encoder.dense2."),  # DeepFaceLab's choice after its pretrain mode
-    "decoders": ("decoder_a.", "decoder_b."),  # the prior's encoder only, as faceswap's loaded encoder
-}
-
-
-def apply_prior(generator: torch.nn.Module, weights: dict[str, torch.Tensor], source: str, reset: str = "none") -> None:
-    """Load ``weights`` into ``generator``, except the parts named by ``reset`` (``RESET_PREFIXES``), which
-    keep their fresh initialisation; a UserError naming ``source`` when the weights do not fit."""
-    parts = RESET_PREFIXES[reset]
-    fresh = {k: v for k, v in generator.state_dict().items() if k.startswith(parts)}
-    try:  # strict: a weight missing from the prior outside the reset parts is still an error
-        generator.load_state_dict(fresh | {k: v for k, v in weights.items() if not k.startswith(parts)})
+def apply_prior(generator: torch.nn.Module, weights: dict[str, torch.Tensor], source: str) -> None:
+    """Load ``weights`` into ``generator``; a UserError naming ``source`` when they do not fit."""
+    try:
+        generator.load_state_dict(weights)
     except RuntimeError as exc:
         raise UserError(f"{source}: its weights do not fit this model ({str(exc).splitlines()[0]})") from exc

@@ -72,14 +72,6 @@ def phase_at(phases: list[LossPhase], iteration: int) -> LossPhase:
     return [p for p in phases if p.start <= iteration][-1]
 
 
-def code_factor(warmup: int, iteration: int) -> float:
-    """What multiplies w_code at ``iteration``: 0 for the first ``warmup`` iterations (the code
-    discriminator learns alone), then a linear ramp to 1 over ``warmup`` more; 1 throughout without one."""
-    if warmup <= 0:
-        return 1.0
-    return min(1.0, max(0, iteration + 1 - warmup) / warmup)
-
-
 def switches_at(phases: list[LossPhase], iteration: int) -> list[LossPhase]:
     """The phases that start exactly at ``iteration`` (more than one only in very short runs)."""
     return [p for p in phases if p.start == iteration and iteration > 0]

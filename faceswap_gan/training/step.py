@@ -34,12 +34,11 @@ class TrainParts:
 
 
 def training_step(
-    parts: TrainParts, opt_g, opt_d, batch_a, batch_b, lam: float, phase: LossPhase, code_factor: float = 1.0
+    parts: TrainParts, opt_g, opt_d, batch_a, batch_b, lam: float, phase: LossPhase
 ) -> dict[str, float] | None:
     """One iteration: a D step, then a G step through the updated discriminators. Returns the named loss
     terms (``d_a``, ``d_b``, ``g_total`` and the objective's G terms, as they are), or None when a loss was
-    not finite: that step is skipped (on every rank alike) and ``NonFiniteGuard`` decides what follows.
-    ``code_factor`` multiplies w_code (``schedule.code_factor``)."""
+    not finite: that step is skipped (on every rank alike) and ``NonFiniteGuard`` decides what follows."""
     model, runtime, config = parts.model, parts.runtime, parts.config
     memory = torch.channels_last if runtime.device.type == "cuda" else torch.contiguous_format
     (xa, ya, ma), (xb, yb, mb) = [
@@ -61,9 +60,7 @@ def training_step(
     # G step through the frozen discriminators (their unwrapped module: no gradient sync needed).
     model.discriminators.requires_grad_(False)
     with runtime.autocast():
-        g = generator_loss(
-            model.discriminators, a, b, lam, config.gan, parts.weights, phase, parts.perceptual, code_factor
-        )
+        g = generator_loss(model.discriminators, a, b, lam, config.gan, parts.weights, phase, parts.perceptual)
         if config.cycle_loss:
             g["cycle"] = cycle_loss(model.generator, a, b)
     model.discriminators.requires_grad_(True)

@@ -16,7 +16,7 @@ from faceswap_gan.converter import ConverterConfig
 # that a form cannot pick well; the CLI still has them.
 HIDDEN = {
     "extract": {"reference", "batch_size"},
-    "train": {"perceptual_weights", "until_identity", "prior", "prior_reset"},
+    "train": {"perceptual_weights", "until_identity", "prior"},
     "convert": {"image_shape"},
 }
 # The form of each YAML section, in the order the page shows them.

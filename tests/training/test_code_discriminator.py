@@ -9,7 +9,7 @@ from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.runtime import Runtime
 from faceswap_gan.training.losses import code_confusion_loss, code_discriminator_loss
 from faceswap_gan.training.run_folder import load_training_state
-from faceswap_gan.training.schedule import LossPhase, code_factor
+from faceswap_gan.training.schedule import LossPhase
 from faceswap_gan.training.step import TrainParts, make_optimisers, training_step
 
 CONFIG = ModelConfig(64, "lite", "hybrid", False)
@@ -24,7 +24,7 @@ def test_the_code_losses_on_hand_made_scores():
     assert float(code_confusion_loss(zeros + 0.5, ones - 0.5)) == 0.0  # nobody can tell: what the encoder wants
 
 
-def _step(w_code: float, factor: float = 1.0):
+def _step(w_code: float):
     torch.manual_seed(0)
     model = FaceSwapModel(CONFIG, seed=0)
     config = TrainConfig(batch_size=2, device="cpu")
@@ -36,7 +36,7 @@ def _step(w_code: float, factor: float = 1.0):
     batch = lambda: [torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64) * 2 - 1, torch.rand(2, 1, 64, 64)]  # noqa: E731
     code_before = model.discriminators.code.body[0].weight.clone()
     encoder_before = model.generator.encoder.dense1.weight.clone()
-    losses = training_step(parts, opt_g, opt_d, batch(), batch(), 0.5, PHASE, factor)
+    losses = training_step(parts, opt_g, opt_d, batch(), batch(), 0.5, PHASE)
     return model, losses, code_before, encoder_before
 
 
@@ -48,23 +48,6 @@ def test_the_code_discriminator_and_its_term_work_only_when_weighted():
     assert losses["code"] > 0 and losses["d_code"] > 0
     assert not torch.equal(model.discriminators.code.body[0].weight, code_before)  # the D step trained it
     assert not torch.equal(model.generator.encoder.dense1.weight, encoder_before)
-
-
-def test_the_warm_up_ramp_starts_at_zero_and_reaches_w_code():
-    assert [code_factor(0, i) for i in (0, 5)] == [1.0, 1.0]  # no warm-up: w_code from the first step
-    assert [code_factor(4, i) for i in (0, 3, 4, 5, 7, 8, 100)] == [0, 0, 0.25, 0.5, 1.0, 1.0, 1.0]
-
-
-def test_while_warming_up_the_code_discriminator_learns_and_the_encoder_ignores_it():
-    plain, _, _, _ = _step(0.0)
-    model, losses, code_before, _ = _step(2.0, factor=0.0)
-    assert losses["code"] == 0.0 and losses["d_code"] > 0  # the column is there, the term is not
-    assert not torch.equal(model.discriminators.code.body[0].weight, code_before)
-    torch.testing.assert_close(model.generator.encoder.dense1.weight, plain.generator.encoder.dense1.weight)
-    half, losses_half, _, _ = _step(2.0, factor=0.5)
-    _, losses_full, _, _ = _step(2.0)
-    assert losses_half["code"] == pytest.approx(losses_full["code"] / 2, rel=1e-5)  # same first step, half weight
-    assert not torch.equal(half.generator.encoder.dense1.weight, plain.generator.encoder.dense1.weight)
 
 
 def test_a_checkpoint_from_before_the_code_discriminator_resumes_with_a_fresh_one():
