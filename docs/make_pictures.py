@@ -1,7 +1,7 @@
 """The README's pictures, made only from the built-in photos (scikit-image's astronaut, matplotlib's
-Grace Hopper) and a `faceswap-gan demo` run:
+Grace Hopper) and a `faceswap-gan demo` run (the built-in pair: it continues from the shipped model):
 
-    .venv/bin/faceswap-gan demo --out demo_out --iterations 600
+    .venv/bin/faceswap-gan demo --out demo_out
     .venv/bin/python docs/make_pictures.py demo_out
 """
 
@@ -54,8 +54,8 @@ def main(demo: Path) -> None:
     config = ConverterConfig(
         image_shape=None, output_type="triple", segmentation="eyes_and_mouth", color_correction="adain"
     )
-    convert_image(photo, demo / "run", IMAGES / "method2_segmentation.jpg", config)
-    write_image(IMAGES / "method2_segmentation.jpg", _shrink(read_image(IMAGES / "method2_segmentation.jpg"), 900))
+    convert_image(photo, demo / "run", demo / "method2.jpg", config, overwrite=True)
+    write_image(IMAGES / "method2_segmentation.jpg", _shrink(read_image(demo / "method2.jpg"), 900))
     print("pictures in", IMAGES)
 
 
