@@ -235,11 +235,16 @@ def build_app(ws: Workspace) -> gr.Blocks:
             except UserError:
                 return (*[""] * 3, "", gr.skip(), gr.skip(), [], [], gr.skip(), gr.skip(), shown)
             shown = dict(shown)
-            data_state = (statuses["data"].kind, statuses["data"].state, name)
+            # The galleries are sent again whenever what is on disk differs from what was sent (a job's end,
+            # faces deleted here or elsewhere), not only when a job changes state: a tick that read the
+            # folders while a job was still writing them is mended by the next one.
+            faces = [_gallery(ws, name, "A"), _gallery(ws, name, "B")]
+            on_disk = [hash(tuple(n for _, n in f)) for f in faces]  # compact: the state travels every tick
+            data_state = [statuses["data"].kind, statuses["data"].state, name, *on_disk]
             galleries = [gr.skip()] * 2
             if shown.get("data") != data_state:
                 shown["data"] = data_state
-                galleries = [_gallery(ws, name, "A"), _gallery(ws, name, "B")]
+                galleries = faces
             new_preview = str(view.preview) if view.preview else None
             image = gr.skip() if new_preview == shown.get("preview") else new_preview
             shown["preview"] = new_preview

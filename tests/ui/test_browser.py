@@ -149,7 +149,7 @@ def test_the_whole_job_in_the_browser(server, browser, tmp_path):
     page.type("#extract-size", "96")
     page.click("#prepare")
     assert page.job_ends("prepare", 120) == "done", (workdir / "jobs").rglob("log.txt")
-    WebDriverWait(browser, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery-a img")) == 20)
+    WebDriverWait(browser, 60).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery-a img")) == 20)
     browser.find_elements(By.CSS_SELECTOR, "#gallery-a .thumbnail-item")[0].click()
     assert WebDriverWait(browser, 10).until(lambda d: "Selected: A/" in page.text())
     page.shot("ui-1-data.png")
