@@ -163,9 +163,23 @@ def build_app(ws: Workspace) -> gr.Blocks:
                 raise UserError(f"invalid setting {exc}") from exc
 
         @_guard
-        def on_project(name: str, shown: dict):
-            values = settings_to_values(specs, ws.saved_settings(name)) if name else [gr.skip()] * len(specs)
+        def on_project(name: str, shown: dict, only_saved: bool = False):
+            """The project's jobs and saved settings; on another project, its defaults where it saved none.
+            ``only_saved`` (page load): the widgets already show the defaults, and a slow load must not
+            reset what the user typed meanwhile (the browser test lost its `every` to it on a busy machine)."""
+            if not name:
+                return (*poll(name, {}), *[gr.skip()] * len(specs))
+            saved = ws.saved_settings(name)
+            values = settings_to_values(specs, saved)
+            if only_saved:
+                values = [
+                    v if spec.name in saved.get(spec.form, {}) else gr.skip()
+                    for spec, v in zip(specs, values, strict=True)
+                ]
             return (*poll(name, {}), *values)
+
+        def on_load(name: str, shown: dict):
+            return on_project(name, shown, only_saved=True)
 
         @_guard
         def on_prepare(name, files_a, files_b, path_a, path_b, overwrite, *values):
@@ -264,7 +278,7 @@ def build_app(ws: Workspace) -> gr.Blocks:
         polled = [prepare_status, train_status, convert_status, quality, preview, loss_plot, gallery_a, gallery_b]
         polled += [result_video, result_file, shown]
         gr.Timer(1.0).tick(_guard(poll), [project, shown], polled, show_progress="hidden")
-        app.load(_guard(on_project), [project, shown], polled + widgets)
+        app.load(_guard(on_load), [project, shown], polled + widgets)
         project.change(_guard(on_project), [project, shown], polled + widgets)
         prepare_btn.click(
             on_prepare, [project, files_a, files_b, path_a, path_b, overwrite, *widgets], [prepare_status, project]
