@@ -278,8 +278,8 @@ def build_app(ws: Workspace) -> gr.Blocks:
         polled = [prepare_status, train_status, convert_status, quality, preview, loss_plot, gallery_a, gallery_b]
         polled += [result_video, result_file, shown]
         gr.Timer(1.0).tick(_guard(poll), [project, shown], polled, show_progress="hidden")
-        app.load(_guard(on_load), [project, shown], polled + widgets)
-        project.change(_guard(on_project), [project, shown], polled + widgets)
+        app.load(on_load, [project, shown], polled + widgets)  # on_project is guarded already
+        project.change(on_project, [project, shown], polled + widgets)
         prepare_btn.click(
             on_prepare, [project, files_a, files_b, path_a, path_b, overwrite, *widgets], [prepare_status, project]
         )
