@@ -2,13 +2,14 @@
 
 For each pair of ../shared/data clips (prepared with --every 1, cached in WORK/data/), each recipe trains
 with `faceswap-gan train` for --minutes of wall-clock time (from scratch, or from the recipe's
-`train: {prior: ...}`: the prior's own pretraining time is not counted), the only work on the machine;
+prior, as `--recipe fast` does: the prior's own pretraining time is not counted), the only work on the machine;
 its held-out identity transfer both ways (training/held_out.py, written to losses.csv at every
 display interval) is stamped with the time it appeared. Prints, per run, the curve and the time to
 identity transfer 0.8 and 0.9 in both directions; then what `faceswap-gan evaluate` makes of the final model
 on each person's clip: identity transfer (dlib and the HOG second opinion), expression error and stability.
 
-Recipes are YAML files of `train --config` (model:, train:, losses: sections) or the names below.
+Recipes are names of `train --recipe` (original, fast) or YAML files of `train --config` (model:,
+train:, losses: sections).
 Pick recipes on some pairs and report on others (the README's rule): the pairs the issue reports on
 are d6:d18, d3:d9 and d10:d19.
 
@@ -26,17 +27,11 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from faceswap_gan.benchmark import cpu_description
+from faceswap_gan.training.run_folder import RECIPES
 
 CLIPS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips"
 CLI = [sys.executable, "-m", "faceswap_gan"]
-# Each recipe: `train --config` sections. "original" is the 2018 recipe as `train` runs it by default.
-RECIPES: dict[str, dict] = {
-    "original": {"train": {"schedule": "train"}},
-    "fast": {"train": {"schedule": "fast"}},
-}
 LEVELS = (0.5, 0.8, 0.9)
 
 
@@ -49,18 +44,18 @@ def prepare(pair: str, work: Path) -> Path:
     return data
 
 
-def recipe_file(name: str, work: Path) -> Path:
+def recipe_args(name: str) -> list[str]:
+    """`train`'s options for a recipe: a name of `train --recipe`, or a YAML file of `--config` sections."""
     if Path(name).is_file():
-        return Path(name)
-    path = work / "recipes" / f"{name}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(RECIPES[name]))
-    return path
+        return ["--config", name]
+    if name not in RECIPES:
+        raise SystemExit(f"unknown recipe {name!r}: give one of {', '.join(RECIPES)} or a YAML file")
+    return ["--recipe", name]
 
 
-def run(data: Path, recipe: Path, out: Path, minutes: float, display_every: int) -> list[dict]:
+def run(data: Path, recipe: list[str], out: Path, minutes: float, display_every: int) -> list[dict]:
     """Train for ``minutes``; the rows of losses.csv, each with the seconds after start it appeared."""
-    args = [*CLI, "train", "--data", str(data), "--out", str(out), "--config", str(recipe),
+    args = [*CLI, "train", "--data", str(data), "--out", str(out), *recipe,
             "--display-every", str(display_every), "--quiet"]  # fmt: skip
     began = time.monotonic()
     process = subprocess.Popen(args)
@@ -115,7 +110,7 @@ def main() -> None:
         data = prepare(pair, args.work)
         for name in args.recipes.split(","):
             out = args.work / "runs" / f"{pair.replace(':', '_')}-{Path(name).stem}-{int(time.time())}"
-            rows = run(data, recipe_file(name, args.work), out, args.minutes, args.display_every)
+            rows = run(data, recipe_args(name), out, args.minutes, args.display_every)
             print(f"\n{pair} {name}: {len(rows)} measurements, run folder {out}")
             print("  (identity transfer: share of held-out swaps closer to the other person; margin < 0: still")
             print("  the input person; alpha: the swap's mean mask, how much of the new face reaches the picture)")

@@ -246,6 +246,9 @@ class TrainConfig:
     until_identity: float | None = setting(
         None, "stop once identity transfer on the held-out faces reaches this both ways, two display intervals in a row"
     )
+    average: float = setting(
+        0.995, "decay of the moving average of the generator's weights that is shown and saved; 0: the last weights"
+    )
 
     def __post_init__(self) -> None:
         _check(self.iterations >= 1, "iterations", f"must be >= 1, got {self.iterations}")
@@ -265,6 +268,7 @@ class TrainConfig:
         _check(self.backup_every >= 1, "backup_every", f"must be >= 1, got {self.backup_every}")
         _check(0 <= self.prob_colour_match <= 1, "prob_colour_match", "must be in [0, 1]")
         _check(self.workers >= -1, "workers", f"must be >= -1, got {self.workers}")
+        _check(0 <= self.average < 1, "average", f"must be in [0, 1), got {self.average}")
         _check(
             self.until_identity is None or 0 <= self.until_identity <= 1,
             "until_identity",

@@ -26,6 +26,7 @@ from faceswap_gan.io.layout import AUG_SIDE
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.runtime import Runtime, deferred_interrupt, running_on
+from faceswap_gan.training.average import WeightAverage
 from faceswap_gan.training.data import FaceSet, make_loader, preview_faces
 from faceswap_gan.training.held_out import LEVELS, HeldOutJudge, reached
 from faceswap_gan.training.nonfinite import NonFiniteGuard
@@ -98,11 +99,14 @@ def train_model(
             load_training_state(state, model, opt_g, opt_d)
         elif prior is not None:  # the discriminators and optimisers start fresh
             apply_prior(model.generator, prior, str(config.prior))
+        average = WeightAverage(model.generator, config.average)  # what is shown, judged and saved
+        if state:
+            average.load(state)
         samples = face_samples(faces_a, faces_b, model_config, config)
         loader = make_loader(samples, config.batch_size, start, stop - 1, _workers(config), runtime.rank,
                              runtime.world_size)  # fmt: skip
         preview = [preview_faces(f, model_config.resolution).to(runtime.device) for f in (faces_a, faces_b)]
-        ckpt, guard = latest_checkpoint(run_dir), NonFiniteGuard(latest_checkpoint(run_dir))
+        ckpt, guard = latest_checkpoint(run_dir), NonFiniteGuard(latest_checkpoint(run_dir), average)
         judge = None
         if runtime.is_main and judged:
             judge = HeldOutJudge.load(data_dir, (faces_a, faces_b), model_config.resolution, runtime.device)
@@ -111,7 +115,7 @@ def train_model(
         # The loss rows so far travel in the checkpoint; what the folder shows is made to agree with it.
         log = _resumed_log(run_dir, state)
         if state and runtime.is_main:
-            reconcile(run_dir, start, log, model.generator.eval(), preview)
+            reconcile(run_dir, start, log, average.generator.eval(), preview)
             model.train()
         history, last, began, levels = [], {}, time.perf_counter(), {}
         # 3. The loop: order and cadence.
@@ -120,12 +124,13 @@ def train_model(
             for iteration, (batch_a, batch_b) in zip(range(start, stop), loader, strict=False):
                 if interrupted():  # Ctrl-C: keep every finished iteration, then stop
                     if runtime.is_main and iteration > start:
-                        save_training_state(ckpt, model, opt_g, opt_d, config, iteration, log)
+                        save_training_state(ckpt, model, opt_g, opt_d, config, iteration, log, average)
                     raise KeyboardInterrupt
                 # 3a. Schedule switches: fresh optimisers at the new learning rates, maybe the decoder swap.
                 for phase in switches_at(phases, iteration):
                     if phase.swap_decoders:
                         model.generator.swap_decoders()
+                        average.swap_decoders()
                     opt_g, opt_d = make_optimisers(model, config, phase)
                 # 3b. One iteration: D step then G step.
                 phase, lam = phase_at(phases, iteration), mixup_lambda(config.seed, iteration)
@@ -135,6 +140,7 @@ def train_model(
                 bar.update(1)
                 if not guard.accept(losses, due, model, opt_g, opt_d, iteration):
                     continue
+                average.update()
                 last = losses
                 history.append(losses)
                 shown = {"g": f"{losses['g_total']:.3f}", "d": f"{losses['d_a'] + losses['d_b']:.3f}"}
@@ -146,13 +152,14 @@ def train_model(
                 stop_here = False
                 if due and runtime.is_main:
                     model.eval()
-                    log.append(loss_row(done, history) | (judge.measure(model.generator) if judge else {}))
+                    face_model = average.generator.eval()
+                    log.append(loss_row(done, history) | (judge.measure(face_model) if judge else {}))
                     history = []
-                    save_training_state(ckpt, model, opt_g, opt_d, config, done, log)
+                    save_training_state(ckpt, model, opt_g, opt_d, config, done, log, average)
                     if done % config.backup_every == 0:
                         with atomic_write(backup_checkpoint(run_dir, done)) as tmp:
                             shutil.copyfile(ckpt, tmp)
-                    report(run_dir, log, model.generator, preview)
+                    report(run_dir, log, face_model, preview)
                     model.train()
                     levels |= {
                         lv: time.perf_counter() - began for lv in LEVELS if lv not in levels and reached(log, lv)

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig
 from faceswap_gan.errors import UserError
@@ -16,6 +17,7 @@ from faceswap_gan.io.checkpoint import load_checkpoint, load_model, save_checkpo
 from faceswap_gan.io.media import read_image
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.train import train_model
+from faceswap_gan.training.prior import BUILTIN_PATH
 from tests.conftest import CLIPS, REPO
 from tests.test_extract import run_cli
 
@@ -63,10 +65,16 @@ def test_resuming_gives_exactly_the_weights_of_an_uninterrupted_run(data, tmp_pa
     once = load_checkpoint(tmp_path / "once")
     twice = load_checkpoint(tmp_path / "twice")
     assert once["iteration"] == twice["iteration"] == 6
-    for key in ("generator", "discriminators"):
+    for key in ("generator", "generator_train", "discriminators"):  # the weight average resumes exactly too
         for name, value in once[key].items():
             torch.testing.assert_close(value, twice[key][name], rtol=0, atol=0, msg=f"{key}.{name}")
+    assert once["average_count"] == twice["average_count"] == 6
     assert once["opt_g"]["state"].keys() == twice["opt_g"]["state"].keys()
+    # What convert and evaluate load is the average, not the last weights.
+    model = load_model(tmp_path / "once")
+    for name, value in model.generator.state_dict().items():
+        torch.testing.assert_close(value, once["generator"][name], rtol=0, atol=0)
+    assert any(not torch.equal(once["generator"][k], once["generator_train"][k]) for k in once["generator"])
 
 
 @pytest.mark.slow
@@ -110,6 +118,25 @@ def test_train_through_the_cli_writes_every_artefact(data, tmp_path, capsys):
     assert code == 0 and "2 iterations" in out and "now at 6" in out
     code, _, err = run_cli(capsys, *args, "--resolution", 128)
     assert code == 1 and "resolution 64 -> 128" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.media
+def test_the_fast_recipe_trains_from_the_builtin_prior_with_the_code_discriminator(data, tmp_path, capsys):
+    run = tmp_path / "fast"
+    code, _, err = run_cli(capsys, "train", "--data", data, "--out", run, "--recipe", "fast", "--iterations", 2,
+                           "--display-every", 2, "--batch-size", 2, "--workers", 1, "--device", "cpu",
+                           "--perceptual", "none", "--quiet")  # fmt: skip
+    assert code == 0, err
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert (saved["train"]["schedule"], saved["train"]["prior"], saved["losses"]["w_code"]) == ("fast", "builtin", 1.0)
+    with (run / "losses.csv").open() as f:
+        assert "d_code" in next(csv.DictReader(f))  # the code discriminator ran
+    # Two iterations from the prior stay near it; from a fresh initialisation they would not.
+    prior = load_checkpoint(BUILTIN_PATH)["generator"]
+    trained = load_checkpoint(run)["generator"]
+    drift = max(float((trained[k] - prior[k].float()).abs().max()) for k in prior if prior[k].is_floating_point())
+    assert drift < 2e-3  # two Adam steps at lr 1e-4 move a weight by at most about 2e-4
 
 
 @pytest.mark.media

@@ -15,6 +15,7 @@ Examples:
   faceswap-gan train --data data/alice_bob --out runs/ab
   faceswap-gan train --data data/ab --out runs/ab128 --resolution 128 --capacity standard --norm instancenorm
   faceswap-gan train --data data/ab --out runs/ab --iterations 18000 --stop-after 2000   # in sessions
+  faceswap-gan train --data data/ab --out runs/ab --recipe fast --until-identity 0.9
   torchrun --nproc-per-node 4 -m faceswap_gan.cli train --data data/ab --out runs/ab --device cuda
 
 \b
@@ -62,6 +63,7 @@ def _training_options(command):
             option_for(TrainConfig, "workers", type=click.IntRange(min=-1)),
             option_for(TrainConfig, "device"),
             option_for(TrainConfig, "seed", type=int),
+            option_for(TrainConfig, "average", type=click.FloatRange(0, 1, max_open=True)),
             click.option("--quiet", is_flag=True, help="No progress bar."),
         ]
     ):
@@ -88,14 +90,21 @@ def _training_options(command):
 @option_for(TrainConfig, "part_augmentation", "--part-augmentation/--no-part-augmentation")
 @option_for(TrainConfig, "prior")
 @option_for(TrainConfig, "until_identity", type=click.FloatRange(0, 1))
+@click.option(
+    "--recipe",
+    type=click.Choice(["original", "fast"]),
+    help="A set of settings for a new run, below --config and the options: original (the 2018 recipe, the "
+    "defaults) or fast (ours: --schedule fast, the code discriminator, and --prior builtin for the default "
+    "model). [default: original]",
+)
 @heavy
-def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, quiet: bool, **options) -> None:
+def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, quiet: bool, recipe, **options) -> None:
     """Train the face-swap model on the faces of two people (resumable)."""
     from faceswap_gan.train import train_model
     from faceswap_gan.training.run_folder import resolve_configs
 
     model, config, weights = resolve_configs(
-        run_dir, config_file, resolution=int(resolution) if resolution else None, **options
+        run_dir, config_file, recipe, resolution=int(resolution) if resolution else None, **options
     )
     summary = train_model(data_dir, run_dir, model, config, weights, progress=not quiet, stop_after=stop_after)
     click.echo(summary.describe())

@@ -25,6 +25,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 
 from faceswap_gan.config import NORMS
 from faceswap_gan.nets.attention import attention
@@ -42,8 +43,17 @@ def he_normal_(weight: torch.Tensor, generator: torch.Generator | None = None) -
 
 
 def glorot_(module: nn.Conv2d | nn.Linear, generator: torch.Generator | None = None) -> None:
-    """Keras' default initialisation: glorot-uniform kernel, zero bias."""
-    nn.init.xavier_uniform_(module.weight, generator=generator)
+    """Keras' default initialisation: glorot-uniform kernel, zero bias. A spectrally normalised layer gets
+    it on its raw weight, and its power iteration starts at that weight's exact singular vectors (PyTorch
+    draws them from the global generator, which would make a seeded model differ from run to run)."""
+    if parametrize.is_parametrized(module, "weight"):
+        weight = module.parametrizations.weight.original
+        nn.init.xavier_uniform_(weight, generator=generator)
+        norm = module.parametrizations.weight[0]
+        u, _, vh = torch.linalg.svd(weight.flatten(1), full_matrices=False)
+        norm._u.copy_(u[:, 0]), norm._v.copy_(vh[0])
+    else:
+        nn.init.xavier_uniform_(module.weight, generator=generator)
     if module.bias is not None:
         nn.init.zeros_(module.bias)
 

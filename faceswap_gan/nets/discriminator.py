@@ -30,25 +30,25 @@ class Discriminator(nn.Module):
 
 
 class CodeDiscriminator(nn.Module):
-    """Tells person A's codes from person B's: (B, C, 8, 8) encoder output -> (B, 1) score, 1 for B (not in the
-    original). The encoder is trained to leave it at 0.5 (LossWeights.w_code): a code that does not say
-    whose face it is leaves each decoder nothing to draw but its own person. Measured, it keeps the
-    swaps the other person's early in a run, where they would fall back to the input's identity, but
-    at first as that person's average face: expression suffers (docs/quality-findings.md). DeepFaceLab's
-    "true face power" is the same idea."""
+    """Tells person A's codes from person B's: (B, C, 8, 8) encoder output -> (B, 1) logit, high for B (not
+    in the original). The encoder is trained to leave it at 0, "cannot tell" (LossWeights.w_code): a code
+    that does not say whose face it is leaves each decoder nothing to draw but its own person. DeepFaceLab's
+    "true face power" is the same idea (docs/quality-findings.md has the measurements)."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
+        # Spectrally normalised, so that its score can change only as fast as the code does. Its first form,
+        # plain layers with an unbounded linear output and square losses, spiked now and then (losses of
+        # 100-40,000 on codes of large norm) and each spike threw the swaps back to the input person, or
+        # wrecked a run started from a prior. Two earlier fixes made it worse: a sigmoid output with square
+        # losses saturated within 200 iterations; codes scaled to unit RMS let the encoder shrink them to
+        # nothing. Normalised, with logistic losses (training/losses.py), it has not spiked since.
+        sn = nn.utils.parametrizations.spectral_norm
         self.body = nn.Sequential(
-            nn.Conv2d(channels, 128, 3, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(128, 128, 3, 2, padding=1), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(128 * 16, 1),
+            sn(nn.Conv2d(channels, 128, 3, padding=1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(128, 128, 3, 2, padding=1)), nn.LeakyReLU(0.2),
+            nn.Flatten(), sn(nn.Linear(128 * 16, 1)),
         )  # fmt: skip
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:
-        # A linear output, as the image discriminators'. Its loss spikes now and then (to 100-180 on codes
-        # of large norm), and the swaps go back to the input person for a few hundred iterations. Two
-        # fixes made it worse: a sigmoid output saturated within 200 iterations and stopped teaching;
-        # scaling codes to unit RMS let the encoder shrink them to nothing, and training collapsed
-        # (docs/quality-findings.md).
         return self.body(code)

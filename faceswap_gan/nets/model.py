@@ -85,11 +85,20 @@ class FaceSwapModel(nn.Module):
     def load_state(self, data: dict) -> None:
         """Weights from a checkpoint dict written with ``state()`` (the config must already match)."""
         self.generator.load_state_dict(data["generator"])
-        # Checkpoints written before the code discriminator existed keep its fresh weights.
-        loaded = self.discriminators.load_state_dict(data["discriminators"], strict=False)
+        # Checkpoints written before the code discriminator existed, or before it was spectrally normalised,
+        # keep its fresh weights.
+        saved = data["discriminators"]
+        if self.stale_code(saved):
+            saved = {k: v for k, v in saved.items() if not k.startswith("code.")}
+        loaded = self.discriminators.load_state_dict(saved, strict=False)
         missing = [key for key in loaded.missing_keys if not key.startswith("code.")]
         if missing or loaded.unexpected_keys:
             raise RuntimeError(f"discriminator weights missing {missing}, unexpected {loaded.unexpected_keys}")
+
+    def stale_code(self, discriminators: dict) -> bool:
+        """Whether a checkpoint's discriminator weights hold no code discriminator of today's form."""
+        own = {k for k in self.discriminators.state_dict() if k.startswith("code.")}
+        return {k for k in discriminators if k.startswith("code.")} != own
 
     @torch.inference_mode()
     def swap(self, faces: np.ndarray | torch.Tensor, direction: str = "AtoB") -> tuple[np.ndarray, np.ndarray]:

@@ -3,6 +3,7 @@ means over all elements, as in the original. Weights are passed in; composition 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -91,13 +92,17 @@ def ralsgan_g_loss(real: torch.Tensor, composite: torch.Tensor, raw: torch.Tenso
 
 
 def code_discriminator_loss(scores_a: torch.Tensor, scores_b: torch.Tensor) -> torch.Tensor:
-    """The code discriminator's LSGAN loss: person A's codes score 0, person B's 1."""
-    return lsgan(scores_a, 0) + lsgan(scores_b, 1)
+    """The code discriminator's logistic loss on its logits: A's codes low, B's high (2 ln 2 at "cannot
+    tell"). Unlike a square loss it never pulls a score back from the right side, however far."""
+    return F.softplus(scores_a).mean() + F.softplus(-scores_b).mean()
 
 
 def code_confusion_loss(scores_a: torch.Tensor, scores_b: torch.Tensor) -> torch.Tensor:
-    """The encoder's side: every code scores 0.5, so that it does not say whose face it is."""
-    return lsgan(scores_a, 0.5) + lsgan(scores_b, 0.5)
+    """The encoder's side: every code at probability 1/2 (logit 0), so that it does not say whose face it is.
+    The cross-entropy with 1/2, less its minimum 2 ln 2: zero at "cannot tell", and its gradient per score
+    is bounded (|sigmoid(s) - 1/2| < 1/2), where a square loss grew with the score."""
+    s = torch.cat([scores_a, scores_b])
+    return 2 * (F.softplus(s) - 0.5 * s).mean() - 2 * math.log(2)
 
 
 def feature_normalise(x: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,7 @@ import torch
 
 from faceswap_gan.errors import UserError
 from faceswap_gan.io.checkpoint import load_checkpoint
+from faceswap_gan.training.average import WeightAverage
 from faceswap_gan.training.run_folder import load_training_state
 
 MAX_BAD_STEPS = 3  # non-finite losses in a row before the last checkpoint is restored
@@ -23,8 +24,8 @@ def weights_finite(model: torch.nn.Module) -> bool:
 
 
 class NonFiniteGuard:
-    def __init__(self, checkpoint: Path) -> None:
-        self.checkpoint, self.bad = checkpoint, 0
+    def __init__(self, checkpoint: Path, average: WeightAverage | None = None) -> None:
+        self.checkpoint, self.average, self.bad = checkpoint, average, 0
 
     def accept(self, losses: dict[str, float] | None, save_due: bool, model, opt_g, opt_d, iteration: int) -> bool:
         """Whether the step's losses count; restores the last checkpoint into ``model`` and the optimisers
@@ -47,7 +48,7 @@ class NonFiniteGuard:
                 "lower the learning rates (--lr-g, --lr-d) or check the data"
             )
         state = load_checkpoint(self.checkpoint, next(model.parameters()).device)
-        load_training_state(state, model, opt_g, opt_d)
+        load_training_state(state, model, opt_g, opt_d, self.average)
         print(
             f"warning: {MAX_BAD_STEPS} non-finite losses in a row at iteration {iteration}; restored the "
             f"checkpoint of iteration {state['iteration']}",

@@ -93,7 +93,7 @@ def generator_loss(discriminators, a: Side, b: Side, lam: float, gan: str, weigh
         inputs += [torch.cat(images), torch.cat([side.warped] * len(images))]
     preds = discriminators(*inputs)
     terms = dict.fromkeys(("adv", "recon", "edge", "pl", "mask"), a.target.new_zeros(()))
-    if weights.w_code:  # the encoder hides who is who: each code scored 0.5, between A's 0 and B's 1
+    if weights.w_code:  # the encoder hides who is who: each code at logit 0, between A (low) and B (high)
         scores = discriminators.code(torch.cat([a.code, b.code]))
         terms["code"] = weights.w_code * code_confusion_loss(*scores.split([len(a.code), len(b.code)]))
     for side, pred in zip((a, b), preds, strict=True):

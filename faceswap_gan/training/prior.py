@@ -28,6 +28,7 @@ from faceswap_gan.io.checkpoint import load_checkpoint, save_checkpoint
 KIND = "prior"
 BUILTIN = "builtin"  # ``--prior builtin``: the prior shipped inside the package
 BUILTIN_PATH = Path(__file__).resolve().parent.parent / "priors" / "faces64.pt"
+BUILTIN_MODEL = ModelConfig()  # the built-in prior's model: the defaults (64 px, lite, hybrid, self-attention)
 
 
 def save_prior(path: str | os.PathLike, generator: torch.nn.Module, config: ModelConfig, about: dict[str, Any]) -> None:

@@ -20,6 +20,8 @@ from faceswap_gan.config import LossWeights, ModelConfig, TrainConfig
 from faceswap_gan.errors import UserError, short_error
 from faceswap_gan.io.atomic import atomic_write
 from faceswap_gan.io.checkpoint import load_checkpoint, save_checkpoint
+from faceswap_gan.training.average import WeightAverage
+from faceswap_gan.training.prior import BUILTIN, BUILTIN_MODEL
 
 SECTIONS = {"model": ModelConfig, "train": TrainConfig, "losses": LossWeights}
 
@@ -35,11 +37,24 @@ def _read_yaml(path: Path) -> dict[str, dict[str, Any]]:
     return data
 
 
-def resolve_configs(run_dir: str | os.PathLike, config_file: str | os.PathLike | None = None,
-                    **options: Any) -> tuple[ModelConfig, TrainConfig, LossWeights]:  # fmt: skip
-    """The run's settings: saved ``config.yaml`` < ``config_file`` < ``options`` (None = not given).
-    ``options`` are field names of ModelConfig, TrainConfig or LossWeights."""
-    values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+# Named sets of settings for `train --recipe`, each as the sections of a --config file. "original" is the
+# 2018 recipe, every setting at its default; "fast" is ours (docs/quality-findings.md): the fast loss
+# schedule and the code discriminator, from the built-in face prior where the model is the prior's.
+RECIPES: dict[str, dict[str, dict[str, Any]]] = {
+    "original": {"train": {"schedule": "train"}, "losses": {"w_code": 0.0}},
+    "fast": {"train": {"schedule": "fast"}, "losses": {"w_code": 1.0}},
+}
+RECIPES_WITH_PRIOR = ("fast",)
+
+
+def resolve_configs(
+    run_dir: str | os.PathLike, config_file: str | os.PathLike | None = None, recipe: str | None = None, **options: Any
+) -> tuple[ModelConfig, TrainConfig, LossWeights]:
+    """The run's settings: ``recipe`` < saved ``config.yaml`` < ``config_file`` < ``options`` (None = not
+    given). ``options`` are field names of ModelConfig, TrainConfig or LossWeights."""
+    values: dict[str, dict[str, Any]] = {
+        name: dict(RECIPES[recipe].get(name, {})) if recipe else {} for name in SECTIONS
+    }
     saved = Path(run_dir) / "config.yaml"
     for source in [saved if saved.exists() else None, Path(config_file) if config_file else None]:
         if source is not None:
@@ -52,6 +67,8 @@ def resolve_configs(run_dir: str | os.PathLike, config_file: str | os.PathLike |
         if section is None:
             raise ValueError(f"unknown option {name}")
         values[section][name] = value
+    if recipe in RECIPES_WITH_PRIOR and "prior" not in values["train"]:  # a new run, no prior asked for
+        values["train"]["prior"] = BUILTIN if ModelConfig(**values["model"]) == BUILTIN_MODEL else None
     try:
         return tuple(cls(**values[name]) for name, cls in SECTIONS.items())  # type: ignore[return-value]
     except (TypeError, ValueError) as exc:
@@ -108,10 +125,12 @@ def backup_checkpoint(run_dir: Path, iteration: int) -> Path:
 
 
 def save_training_state(
-    path: Path, model, opt_g, opt_d, config: TrainConfig, iteration: int, log: list[dict[str, float]]
-) -> None:
-    """The checkpoint of a run: the model (``FaceSwapModel.state``), both optimisers, the settings, and the
-    loss rows up to ``iteration`` (losses.csv is rebuilt from them, so the two always agree)."""
+    path: Path, model, opt_g, opt_d, config: TrainConfig, iteration: int, log: list[dict[str, float]],
+    average: WeightAverage | None = None,
+) -> None:  # fmt: skip
+    """The checkpoint of a run: the model (``FaceSwapModel.state``, its generator replaced by the weight
+    average where there is one), both optimisers, the settings, and the loss rows up to ``iteration``
+    (losses.csv is rebuilt from them, so the two always agree)."""
     save_checkpoint(
         path,
         iteration=iteration,
@@ -119,18 +138,32 @@ def save_training_state(
         opt_g=opt_g.state_dict(),
         opt_d=opt_d.state_dict(),
         log=log,
-        **model.state(),
+        **(model.state() | (average.state() if average is not None else {})),
     )
 
 
-def load_training_state(state: dict, model, opt_g, opt_d) -> None:
-    """Weights and optimiser moments of a checkpoint written by ``save_training_state`` (resume, restore)."""
+def load_training_state(state: dict, model, opt_g, opt_d, average: WeightAverage | None = None) -> None:
+    """Weights and optimiser moments of a checkpoint written by ``save_training_state`` (resume, restore):
+    training continues from the raw weights, the average from its own."""
     try:
-        model.load_state(state)
+        model.load_state(state | {"generator": state.get("generator_train", state["generator"])})
+        if average is not None:
+            average.load(state)
         opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(_with_later_groups(state["opt_d"], opt_d))
+        saved_d = state["opt_d"]
+        if model.stale_code(state["discriminators"]):  # its weights start fresh, so do its moments
+            saved_d = _without_group(saved_d, 2)
+        opt_d.load_state_dict(_with_later_groups(saved_d, opt_d))
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # edited or from another version of ours
         raise UserError(f"the checkpoint's tensors do not fit its model ({short_error(exc)})") from exc
+
+
+def _without_group(saved: dict, index: int) -> dict:
+    """``saved`` (an optimiser's state dict) with its parameter groups from ``index`` on, and their
+    moments, left out."""
+    groups = saved["param_groups"][:index]
+    kept = {i for group in groups for i in group["params"]}
+    return {"state": {i: v for i, v in saved["state"].items() if i in kept}, "param_groups": groups}
 
 
 def _with_later_groups(saved: dict, optimiser: Any) -> dict:

@@ -1,0 +1,45 @@
+"""`train --recipe`: named sets of settings, below the run's saved settings, --config and the options."""
+
+import pytest
+
+from faceswap_gan.config import ModelConfig
+from faceswap_gan.io.checkpoint import load_checkpoint
+from faceswap_gan.training.prior import BUILTIN_MODEL, BUILTIN_PATH
+from faceswap_gan.training.run_folder import resolve_configs, write_run_config
+
+
+def test_without_a_recipe_or_with_original_every_setting_is_the_original_default(tmp_path):
+    plain = resolve_configs(tmp_path)
+    assert resolve_configs(tmp_path, recipe="original") == plain
+    _, train, losses = plain
+    assert (train.schedule, train.prior, losses.w_code) == ("train", None, 0.0)
+
+
+def test_fast_is_the_fast_schedule_with_the_code_discriminator_from_the_builtin_prior(tmp_path):
+    _, train, losses = resolve_configs(tmp_path, recipe="fast")
+    assert (train.schedule, train.prior, losses.w_code) == ("fast", "builtin", 1.0)
+    # Another model than the prior's starts from scratch; the rest of the recipe holds.
+    _, train, losses = resolve_configs(tmp_path, recipe="fast", resolution=128)
+    assert (train.schedule, train.prior, losses.w_code) == ("fast", None, 1.0)
+
+
+def test_options_a_config_file_and_a_saved_run_win_over_the_recipe(tmp_path):
+    _, train, _ = resolve_configs(tmp_path, recipe="fast", schedule="train", prior="my.pt")
+    assert (train.schedule, train.prior) == ("train", "my.pt")
+    settings = tmp_path / "s.yaml"
+    settings.write_text("train: {prior: null}\nlosses: {w_code: 0.5}\n")
+    _, train, losses = resolve_configs(tmp_path, settings, recipe="fast")
+    assert (train.prior, losses.w_code) == (None, 0.5)
+    run = tmp_path / "run"  # a run started with the original recipe resumes with it
+    write_run_config(run, *resolve_configs(run))
+    _, train, losses = resolve_configs(run, recipe="fast")
+    assert (train.schedule, train.prior, losses.w_code) == ("train", None, 0.0)
+
+
+@pytest.mark.parametrize("recipe", ["original", "fast"])
+def test_the_recipes_are_valid_settings(tmp_path, recipe):
+    resolve_configs(tmp_path, recipe=recipe)
+
+
+def test_the_builtin_prior_is_for_the_model_the_fast_recipe_expects():
+    assert ModelConfig(**load_checkpoint(BUILTIN_PATH)["model_config"]) == BUILTIN_MODEL
