@@ -95,13 +95,11 @@ def train_model(
         parts = _build(model_config, config, weights, runtime)
         model, phases = parts.model, loss_schedule(config.iterations, config.schedule, config.display_every)
         opt_g, opt_d = make_optimisers(model, config, phase_at(phases, start))
-        if state:
-            load_training_state(state, model, opt_g, opt_d)
-        elif prior is not None:  # the discriminators and optimisers start fresh
+        if prior is not None:  # a fresh run: the discriminators and optimisers start fresh
             apply_prior(model.generator, prior, str(config.prior))
         average = WeightAverage(model.generator, config.average)  # what is shown, judged and saved
         if state:
-            average.load(state)
+            load_training_state(state, model, opt_g, opt_d, average)
         samples = face_samples(faces_a, faces_b, model_config, config)
         loader = make_loader(samples, config.batch_size, start, stop - 1, _workers(config), runtime.rank,
                              runtime.world_size)  # fmt: skip

@@ -59,11 +59,10 @@ class WeightAverage:
         }
 
     def load(self, state: dict) -> None:
-        """From a checkpoint; one written without an average starts it afresh from the weights it holds."""
+        """From a checkpoint, after the live weights were loaded from it; one written without an average
+        starts it afresh from the weights it holds."""
         if self.averaged is None:
             return
-        if "generator_train" in state:
-            self.averaged.module.load_state_dict(state["generator"])
-            self.averaged.n_averaged.fill_(int(state.get("average_count", 1)))
-        else:
-            self.averaged.n_averaged.zero_()  # the next update copies the live weights
+        self.averaged.module.load_state_dict(state["generator"])
+        # Without a saved average, the next update copies the live weights again.
+        self.averaged.n_averaged.fill_(int(state.get("average_count", 1)) if "generator_train" in state else 0)
