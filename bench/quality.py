@@ -2,10 +2,11 @@
 
 For each pair of ../shared/data clips (prepared with --every 1, cached in WORK/data/), each recipe trains
 with `faceswap-gan train` for --minutes of wall-clock time (from scratch, or from the recipe's
-prior, as `--recipe fast` does: the prior's own pretraining time is not counted), the only work on the machine;
-its held-out identity transfer both ways (training/held_out.py, written to losses.csv at every
-display interval) is stamped with the time it appeared. Prints, per run, the curve and the time to
-identity transfer 0.8 and 0.9 in both directions; then what `faceswap-gan evaluate` makes of the final model
+prior, as `--recipe fast` does: the prior's own pretraining time is not counted), the only work on
+the machine; its held-out identity transfer both ways (training/held_out.py: the held-out faces
+converted as `convert` would, written to losses.csv at every display interval) is stamped with the
+time it appeared. Prints, per run, the curve and the time to identity transfer 0.8 and 0.9 in both
+directions; then what `faceswap-gan evaluate` makes of the final model
 on each person's clip: identity transfer (dlib and the HOG second opinion), expression error and stability.
 
 Recipes are names of `train --recipe` (original, fast) or YAML files of `train --config` (model:,
@@ -112,9 +113,10 @@ def main() -> None:
             out = args.work / "runs" / f"{pair.replace(':', '_')}-{Path(name).stem}-{int(time.time())}"
             rows = run(data, recipe_args(name), out, args.minutes, args.display_every)
             print(f"\n{pair} {name}: {len(rows)} measurements, run folder {out}")
-            print("  (identity transfer: share of held-out swaps closer to the other person; margin < 0: still")
-            print("  the input person; alpha: the swap's mean mask, how much of the new face reaches the picture)")
-            print("  (raw: the same share for the decoder's raw face, alpha = 1: what it learned, shown or not)")
+            print("  (identity transfer: share of held-out faces that, converted as `convert` would, are closer")
+            print("  to the other person; margin < 0: still the input person; alpha: the model's mean mask)")
+            print("  (raw: the same share for the decoder's own face at its resolution, alpha = 1: what it")
+            print("  learned, before the conversion shows it)")
             print("  min   iteration  id A->B  id B->A  margin A->B  margin B->A  alpha A->B  alpha B->A", end="")
             print("  raw A->B  raw B->A")
             keys = ("id_a2b", "id_b2a", "margin_a2b", "margin_b2a", "alpha_a2b", "alpha_b2a", "raw_a2b", "raw_b2a")

@@ -107,7 +107,7 @@ def train_model(
         ckpt, guard = latest_checkpoint(run_dir), NonFiniteGuard(latest_checkpoint(run_dir), average)
         judge = None
         if runtime.is_main and judged:
-            judge = HeldOutJudge.load(data_dir, (faces_a, faces_b), model_config.resolution, runtime.device)
+            judge = HeldOutJudge.load(data_dir, (faces_a, faces_b), model_config.resolution)
         if config.until_identity is not None and runtime.is_main and judge is None:
             raise UserError(f"{data_dir}: --until-identity needs held-out faces; run prepare with --holdout")
         # The loss rows so far travel in the checkpoint; what the folder shows is made to agree with it.

@@ -6,7 +6,7 @@ import pytest
 
 from faceswap_gan.compositing.color import adain, adain_xyz, hist_match
 from faceswap_gan.compositing.layouts import layout
-from faceswap_gan.compositing.swapper import SwappedFace, composite
+from faceswap_gan.compositing.swapper import SwappedFace, composite, paste, prepare_aligned
 from faceswap_gan.convert import ConvertSummary, FramePipeline, convert_video
 from faceswap_gan.converter import ConverterConfig, ImageOutputType, SegmentationType
 from faceswap_gan.faces.alignment import align_face
@@ -72,6 +72,21 @@ def test_layouts_have_the_right_shapes():
     assert layout(frame, result, alpha, ImageOutputType.COMBINED).shape == (6, 16, 3)
     triple = layout(frame, result, None, ImageOutputType.TRIPLE)
     assert triple.shape == (6, 24, 3) and triple[:, 16:].max() == 0
+
+
+def test_an_aligned_face_is_swapped_in_its_central_roi_only():
+    # What training's held-out judge converts: the ROI of roi_coverage at the model's size, then the swap
+    # feathered back into the aligned face itself, nothing outside the ROI touched.
+    face = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    config = ConverterConfig(image_shape=(64, 64, 3), color_correction="none", roi_coverage=0.9)
+    prepared = prepare_aligned(face, config)
+    assert prepared.inset == 25 and prepared.model_input.shape == (64, 64, 3)
+    grey = np.full((64, 64, 3), 200, np.uint8)
+    swapped = paste(prepared, np.ones((64, 64), np.float32), grey, config)
+    outside = np.ones((256, 256), bool)
+    outside[25:-25, 25:-25] = False
+    assert np.array_equal(swapped[outside], face[outside]) and np.all(swapped[100:156, 100:156] == 200)
+    assert np.array_equal(paste(prepared, np.zeros((64, 64), np.float32), grey, config), face)
 
 
 @pytest.mark.media

@@ -18,7 +18,7 @@ import numpy as np
 
 from faceswap_gan.compositing.color import COLOR_CORRECTION
 from faceswap_gan.converter import ConverterConfig
-from faceswap_gan.faces.alignment import AlignedFace, align_face, apply_affine
+from faceswap_gan.faces.alignment import TEMPLATE, AlignedFace, align_face, apply_affine
 from faceswap_gan.faces.detector import Detection
 from faceswap_gan.faces.dlib_models import landmarks_68
 from faceswap_gan.faces.masks import ALIGNED_FACE_BOX, part_mask
@@ -53,11 +53,31 @@ def prepare(frame: np.ndarray, face: Detection, config: ConverterConfig) -> Prep
     inset = int(size * (1 - config.roi_coverage))
     if size < 16 or inset == 0:
         return None
-    aligned = align_face(frame, face.landmarks, size)
+    return _with_model_input(align_face(frame, face.landmarks, size), inset, config.resolution)
+
+
+def prepare_aligned(face: np.ndarray, config: ConverterConfig) -> PreparedFace:
+    """A face already aligned to the template at its own size ((S, S, 3) uint8 RGB, as `prepare`'s data
+    folders hold them) made ready exactly as ``prepare`` makes a frame's face: what training's held-out
+    judge converts, so that it measures what ``convert`` would show."""
+    size = face.shape[0]
+    identity = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    aligned = AlignedFace(face, identity, identity, TEMPLATE * size)
+    return _with_model_input(aligned, max(int(size * (1 - config.roi_coverage)), 1), config.resolution)
+
+
+def _with_model_input(aligned: AlignedFace, inset: int, resolution: int) -> PreparedFace:
     roi = aligned.image[inset:-inset, inset:-inset]
-    r = config.resolution
+    r = resolution
     model_input = cv2.resize(roi, (r, r), interpolation=cv2.INTER_AREA if roi.shape[0] > r else cv2.INTER_LINEAR)
     return PreparedFace(aligned, inset, model_input)
+
+
+def paste(prepared: PreparedFace, alpha: np.ndarray, colour: np.ndarray, config: ConverterConfig) -> np.ndarray:
+    """``finish`` and ``composite`` into the aligned face itself: (S, S, 3) uint8 RGB, the swapped face as
+    ``convert`` would leave it in a frame, in aligned coordinates (for ``prepare_aligned``'s faces)."""
+    image = prepared.aligned.image
+    return composite(image, [finish(prepared, alpha, colour, config, image.shape)])[0]
 
 
 def feather_mask(size: int, coverage: float) -> np.ndarray:

@@ -22,6 +22,7 @@ class Generator(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.encoder, self.decoder_a, self.decoder_b = Encoder(config), Decoder(config), Decoder(config)
+        self.resolution = config.resolution
 
     def forward(self, x_a: torch.Tensor, x_b: torch.Tensor) -> tuple[DecoderOutput, DecoderOutput, torch.Tensor]:
         """Reconstruct A with decoder A and B with decoder B; one encoder pass serves both halves. Also
@@ -33,6 +34,21 @@ class Generator(nn.Module):
     def decode(self, x: torch.Tensor, side: str) -> DecoderOutput:
         """``x`` through the encoder and the decoder of ``side`` ("a" or "b")."""
         return (self.decoder_a if side == "a" else self.decoder_b)(self.encoder(x))
+
+    @torch.inference_mode()
+    def swap(self, faces: np.ndarray | torch.Tensor, direction: str = "AtoB") -> tuple[np.ndarray, np.ndarray]:
+        """Swap aligned faces: (N, R, R, 3) uint8 RGB -> alpha (N, R, R) float in [0, 1] and colour
+        (N, R, R, 3) uint8 RGB. "AtoB" puts B's face on A's faces (decoder B), "BtoA" the reverse."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be AtoB or BtoA, got {direction!r}")
+        r = self.resolution
+        if faces.shape[1:3] != (r, r):
+            raise ValueError(f"faces must be {r}x{r} for this model, got {tuple(faces.shape[1:3])}")
+        device = next(self.parameters()).device
+        x = torch.as_tensor(np.asarray(faces)).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
+        out = self.decode(x, "b" if direction == "AtoB" else "a")
+        colour = ((out.colour + 1) * 127.5).clamp(0, 255).round().byte().permute(0, 2, 3, 1)
+        return out.alpha[:, 0].cpu().numpy(), colour.cpu().numpy()
 
     def swap_decoders(self) -> None:
         """Exchange the two decoders' weights (the schedule's late-training swap)."""
@@ -100,17 +116,6 @@ class FaceSwapModel(nn.Module):
         own = {k for k in self.discriminators.state_dict() if k.startswith("code.")}
         return {k for k in discriminators if k.startswith("code.")} != own
 
-    @torch.inference_mode()
     def swap(self, faces: np.ndarray | torch.Tensor, direction: str = "AtoB") -> tuple[np.ndarray, np.ndarray]:
-        """Swap aligned faces: (N, R, R, 3) uint8 RGB -> alpha (N, R, R) float in [0, 1] and colour
-        (N, R, R, 3) uint8 RGB. "AtoB" puts B's face on A's faces (decoder B), "BtoA" the reverse."""
-        if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be AtoB or BtoA, got {direction!r}")
-        r = self.config.resolution
-        if faces.shape[1:3] != (r, r):
-            raise ValueError(f"faces must be {r}x{r} for this model, got {tuple(faces.shape[1:3])}")
-        device = next(self.parameters()).device
-        x = torch.as_tensor(np.asarray(faces)).to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
-        out = self.generator.decode(x, "b" if direction == "AtoB" else "a")
-        colour = ((out.colour + 1) * 127.5).clamp(0, 255).round().byte().permute(0, 2, 3, 1)
-        return out.alpha[:, 0].cpu().numpy(), colour.cpu().numpy()
+        """``Generator.swap`` of this model's generator."""
+        return self.generator.swap(faces, direction)

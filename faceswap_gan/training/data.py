@@ -80,6 +80,11 @@ def _readable(files: list[Path]) -> list[Path]:
     return [f for f, good in zip(files, ok, strict=True) if good]
 
 
+def read_face(path: Path) -> np.ndarray | None:
+    """A face file as training reads it: (BASE, BASE, 3) uint8 RGB; None where it does not decode."""
+    return _read(path)
+
+
 def _read(path: Path, flags: int = cv2.IMREAD_COLOR, resize: bool = True) -> np.ndarray | None:
     data = np.fromfile(str(path), dtype=np.uint8) if path.is_file() else np.zeros(0, np.uint8)
     image = cv2.imdecode(data, flags) if data.size else None

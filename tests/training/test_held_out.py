@@ -1,5 +1,6 @@
 """Quality while training: held-out identity at every display interval, and the stopping rule."""
 
+import numpy as np
 import pytest
 
 from faceswap_gan.config import ExtractConfig, ModelConfig, TrainConfig
@@ -8,7 +9,8 @@ from faceswap_gan.extract import prepare_dataset
 from faceswap_gan.io.media import read_image
 from faceswap_gan.sample_clips import make_sample_clip
 from faceswap_gan.train import train_model
-from faceswap_gan.training.held_out import reached
+from faceswap_gan.training.data import FaceSet
+from faceswap_gan.training.held_out import HeldOutJudge, reached
 from faceswap_gan.training.reporting import CAPTION, read_losses
 
 
@@ -43,6 +45,34 @@ def test_held_out_identity_is_logged_and_until_identity_stops_a_real_run(data, t
     assert (tmp_path / "run" / "loss_plot.png").stat().st_size > 10_000  # with its identity panel
     preview = read_image(tmp_path / "run" / "previews" / "iter_000004.png")
     assert preview.shape[0] == 8 * 64 + CAPTION and preview[:CAPTION].min() < 100  # the identity line, drawn
+
+
+class _Pasting:
+    """A stand-in generator whose "swap" of a face is a real face of the other person (what a perfect
+    model would draw) with a constant alpha mask."""
+
+    resolution = 64
+
+    def __init__(self, judge: HeldOutJudge, alpha: float) -> None:
+        self.judge, self.alpha = judge, alpha
+
+    def swap(self, faces: np.ndarray, direction: str) -> tuple[np.ndarray, np.ndarray]:
+        other = self.judge.held["b" if direction == "AtoB" else "a"]
+        drawn = np.stack([self.judge._prepare(other[i % len(other)]).model_input for i in range(len(faces))])
+        return np.full(faces.shape[:3], self.alpha, np.float32), drawn
+
+
+def test_the_held_out_judge_measures_what_convert_would_show(data):
+    training = FaceSet.from_data_dir(data, "src"), FaceSet.from_data_dir(data, "dst")
+    judge = HeldOutJudge.load(data, training, 64)
+    # The other person's real face, pasted as convert pastes it (colour-corrected to the input, in the input's
+    # head), reads as that person...
+    pasted = judge.measure(_Pasting(judge, alpha=1.0))
+    assert pasted["id_a2b"] == pasted["id_b2a"] == 1.0 and pasted["margin_a2b"] > 0 and pasted["margin_b2a"] > 0
+    # ...but with a zero mask the conversion shows the input person, however well the decoder draws.
+    hidden = judge.measure(_Pasting(judge, alpha=0.0))
+    assert hidden["id_a2b"] == hidden["id_b2a"] == 0.0 and hidden["margin_a2b"] < 0 and hidden["alpha_a2b"] == 0
+    assert hidden["raw_a2b"] == hidden["raw_b2a"] == 1.0  # the decoder's own face is judged apart
 
 
 def test_until_identity_without_held_out_faces_is_one_line(tmp_path):
