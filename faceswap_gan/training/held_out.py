@@ -57,12 +57,12 @@ def _faces(paths: list[Path], count: int) -> list[np.ndarray]:
 class HeldOutJudge:
     """Identity transfer of the held-out faces, both ways; None from ``load`` where there are none."""
 
-    def __init__(self, held: dict[str, list[np.ndarray]], refs: dict[str, np.ndarray],
-                 raw_refs: dict[str, np.ndarray], resolution: int) -> None:  # fmt: skip
-        self.held = held  # per side "a"/"b": held-out faces, (BASE, BASE, 3) uint8 RGB
+    def __init__(self, held: dict[str, list[PreparedFace]], refs: dict[str, np.ndarray],
+                 raw_refs: dict[str, np.ndarray], convert: ConverterConfig) -> None:  # fmt: skip
+        self.held = held  # per side "a"/"b": the held-out faces, made ready as convert makes a frame's face
         self.refs = refs  # (M, 128) descriptors of real training faces at full size
         self.raw_refs = raw_refs  # the same faces as the model sees them, judged as ``raw_*`` is
-        self.convert = ConverterConfig(image_shape=(resolution, resolution, 3))  # convert's defaults
+        self.convert = convert
 
     @classmethod
     def load(cls, data_dir: Path, training: tuple[FaceSet, FaceSet], resolution: int) -> HeldOutJudge | None:
@@ -71,17 +71,15 @@ class HeldOutJudge:
         folder = DataFolder(data_dir)
         if not all(folder.holdout(s).is_dir() and list_images(folder.holdout(s)) for s in ("src", "dst")):
             return None
-        held = {side: _faces(FaceSet.from_data_dir(data_dir, f"{s}_holdout").faces, HELD_OUT)
-                for side, s in (("a", "src"), ("b", "dst"))}  # fmt: skip
-        judge = cls(held, {}, {}, resolution)
+        convert = ConverterConfig(image_shape=(resolution, resolution, 3))  # convert's defaults otherwise
+        held, refs, raw_refs = {}, {}, {}
         for side, faces, s in zip("ab", training, ("src", "dst"), strict=True):
+            held_out = _faces(FaceSet.from_data_dir(data_dir, f"{s}_holdout").faces, HELD_OUT)
+            held[side] = [prepare_aligned(face, convert) for face in held_out]
             real = _faces([f for f in faces.faces if f.parent == folder.faces(s)], REFERENCES)
-            judge.refs[side] = _describe(real)
-            judge.raw_refs[side] = _describe_crops([judge._prepare(face).model_input for face in real])
-        return judge
-
-    def _prepare(self, face: np.ndarray) -> PreparedFace:
-        return prepare_aligned(face, self.convert)
+            refs[side] = _describe(real)
+            raw_refs[side] = _describe_crops([prepare_aligned(face, convert).model_input for face in real])
+        return cls(held, refs, raw_refs, convert)
 
     @torch.no_grad()
     def measure(self, generator: Generator) -> dict[str, float]:
@@ -92,7 +90,7 @@ class HeldOutJudge:
         same for B into A."""
         row = {}
         for own, other, direction in (("a", "b", "AtoB"), ("b", "a", "BtoA")):
-            prepared = [self._prepare(face) for face in self.held[own]]
+            prepared = self.held[own]
             alpha, colour = generator.swap(np.stack([p.model_input for p in prepared]), direction)
             swapped = [paste(p, a, c, self.convert) for p, a, c in zip(prepared, alpha, colour, strict=True)]
             result = identity_transfer(_describe(swapped), self.refs[own], self.refs[other])

@@ -58,7 +58,7 @@ class _Pasting:
 
     def swap(self, faces: np.ndarray, direction: str) -> tuple[np.ndarray, np.ndarray]:
         other = self.judge.held["b" if direction == "AtoB" else "a"]
-        drawn = np.stack([self.judge._prepare(other[i % len(other)]).model_input for i in range(len(faces))])
+        drawn = np.stack([other[i % len(other)].model_input for i in range(len(faces))])
         return np.full(faces.shape[:3], self.alpha, np.float32), drawn
 
 
