@@ -35,7 +35,7 @@ def test_options_a_config_file_and_a_saved_run_win_over_the_recipe(tmp_path):
     run = tmp_path / "run"  # a run started with the original recipe resumes with it
     write_run_config(run, *resolve_configs(run))
     _, train, losses = resolve_configs(run, recipe="fast")
-    assert (train.schedule, train.prior, losses.w_code) == ("train", None, 0.0)
+    assert (train.schedule, train.batch_size, train.prior, losses.w_code) == ("train", 8, None, 0.0)
 
 
 @pytest.mark.parametrize("recipe", ["original", "fast"])
