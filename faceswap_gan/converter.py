@@ -77,6 +77,9 @@ class ConverterConfig:
     min_face_area: int = setting(35 * 35, "faces with a smaller box (pixels^2) are left as they are")
     kf_noise_coef: float = setting(1e-3, "Kalman process noise: x10 if the face lags behind, /10 if it jitters")
     color_correction: ColorCorrectionType = setting(ColorCorrectionType.HISTMATCH, "colour correction of the new face")
+    sharpen: float = setting(
+        1.0, "detail of the new face restored before it is enlarged (0: off, as the original; 2: stronger, halos)"
+    )
     detection_threshold: float = setting(
         0.8, "MTCNN's O-Net threshold: lower it if faces are missed, raise it against false ones"
     )
@@ -113,6 +116,7 @@ class ConverterConfig:
             "kf_noise_coef": self.kf_noise_coef > 0,
             "min_face_area": self.min_face_area >= 0,
             "enhance": 0 <= self.enhance <= 1,
+            "sharpen": 0 <= self.sharpen <= 4,
             "full_detection_every": self.full_detection_every >= 1,
             "min_size": self.min_size >= 12,
             "factor": 0.1 <= self.factor < 1,
@@ -120,7 +124,7 @@ class ConverterConfig:
             "max_pixels": self.max_pixels >= 1,
         }
         ranges = {"bbox_moving_avg_coef": "[0, 1]", "detection_threshold": "[0, 1]", "roi_coverage": "(0, 1)",
-                  "kf_noise_coef": "> 0", "min_face_area": ">= 0", "enhance": "[0, 1]",
+                  "kf_noise_coef": "> 0", "min_face_area": ">= 0", "enhance": "[0, 1]", "sharpen": "[0, 4]",
                   "full_detection_every": ">= 1", "min_size": ">= 12 (P-Net's window)", "factor": "[0.1, 1)",
                   "crf": "[0, 51]", "max_pixels": ">= 1"}  # fmt: skip
         for name, ok in checks.items():

@@ -23,7 +23,8 @@ Examples:
 \b
 AtoB puts person B's face on the faces of A (the video should show A), BtoA the reverse.
 If the swapped face jitters, lower --kf-noise (x0.1); if it lags behind, raise it (x10).
-If it looks pasted on, try another --color-correction or a smaller --roi-coverage.
+If it looks pasted on, try another --color-correction or a smaller --roi-coverage; if it looks
+blurry, a higher --sharpen (2); if it shows halos or noise, a lower one (0 is the original's).
 """
 
 
@@ -53,6 +54,7 @@ If it looks pasted on, try another --color-correction or a smaller --roi-coverag
 @option_for(ConverterConfig, "direction")
 @option_for(ConverterConfig, "output_type")
 @option_for(ConverterConfig, "color_correction")
+@option_for(ConverterConfig, "sharpen", type=click.FloatRange(0, 4))
 @option_for(ConverterConfig, "segmentation")
 @option_for(ConverterConfig, "roi_coverage", type=click.FloatRange(0, 1, min_open=True, max_open=True))
 @option_for(ConverterConfig, "use_smoothed_bbox", "--smoothing/--no-smoothing")

@@ -4,7 +4,7 @@ run once for every face of a batch of frames:
 1. ``prepare``: align the face to the template at about its own size, keep the central ``roi_coverage``
    part (the region training targets cover) and resize it to the model's resolution;
 2. the model (``FaceSwapModel.swap`` on all ROIs at once);
-3. ``finish``: colour-correct, restrict to face parts if asked, feather the ROI's border, and warp colour
+3. ``finish``: sharpen, colour-correct, restrict to face parts if asked, feather the ROI's border, and warp colour
    and alpha back to the frame, where ``composite`` blends them in.
 Images are (H, W, 3) uint8 RGB; alpha masks (H, W) float32 in [0, 1].
 """
@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from faceswap_gan.compositing.color import COLOR_CORRECTION
+from faceswap_gan.compositing.sharpen import sharpen
 from faceswap_gan.converter import ConverterConfig
 from faceswap_gan.faces.alignment import TEMPLATE, AlignedFace, align_face, apply_affine
 from faceswap_gan.faces.detector import Detection
@@ -94,7 +95,7 @@ def finish(
     """The model's (R, R) alpha and (R, R, 3) colour for ``prepared``, made ready to blend into the frame."""
     roi = prepared.roi
     side = roi.shape[0]
-    colour = cv2.resize(colour, (side, side), interpolation=cv2.INTER_CUBIC)
+    colour = cv2.resize(sharpen(colour, config.sharpen), (side, side), interpolation=cv2.INTER_CUBIC)
     colour = COLOR_CORRECTION[config.color_correction.value](colour, roi)
     alpha = cv2.resize(alpha, (side, side), interpolation=cv2.INTER_LINEAR) * feather_mask(side, config.roi_coverage)
     if config.segmentation.parts:
