@@ -89,8 +89,8 @@ def test_conversion_through_onnxruntime_matches_pytorch(model, tmp_path, capsys)
     source = np.stack([f.image for f in iter_frames(clip)]).astype(np.int16)
     diff = np.abs(frames["onnx"] - frames["torch"])
     # The same faces up to float rounding. Rounding differs between CPUs (oneDNN and onnxruntime pick kernels
-    # by instruction set), and a level here and there can jump: hist_match maps levels through a step
-    # function, and one H.264 4:2:0 chroma sample covers 2x2 pixels. On an Intel Xeon (2026-12-01) 8 of
+    # by instruction set), and a level here and there can jump, likely through hist_match's step-function
+    # level map (not traced), and one H.264 4:2:0 chroma sample covers 2x2 pixels. On an Intel Xeon (2026-12-01) 8 of
     # 4.4 M values differed by more than 4 (by up to 14; mean 7e-5); a different face would change most.
     assert (diff > 4).mean() < 1e-4 and diff.mean() < 0.02
     assert np.abs(frames["onnx"] - source).mean() > 0.5  # and a face was really swapped
