@@ -7,12 +7,13 @@ the fraction of this machine's float32 GEMM rate that reaches (a large matmul me
 For reference, the original Keras code needs about 2.1 s per iteration for this configuration without
 the perceptual loss on the 2-core development machine (84 GFLOP/s, 39 % of its ~215 GFLOP/s GEMM).
 
-    .venv/bin/python bench/train_speed.py [--iterations 6] [--device cpu|cuda]
+    .venv/bin/python bench/train_speed.py [--iterations 6] [--device cpu|cuda] [--precisions fp32,bf16]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -21,12 +22,13 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from faceswap_gan.benchmark import cpu_description
 from faceswap_gan.config import ExtractConfig, LossWeights, ModelConfig, TrainConfig
 from faceswap_gan.extract import prepare_dataset
 from faceswap_gan.nets.attention import kernel_available
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
-from faceswap_gan.runtime import setup_runtime
+from faceswap_gan.runtime import cpu_name, setup_runtime
 from faceswap_gan.training.data import FaceSet
 from faceswap_gan.training.schedule import LossPhase
 from faceswap_gan.training.step import TrainParts, face_samples, make_optimisers, training_step
@@ -55,6 +57,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--device", default="auto")
     parser.add_argument(
+        "--precisions", default="fp32,bf16", help="comma-separated --precision values, measured step by step in turn"
+    )
+    parser.add_argument(
         "--keep-denormals", action="store_true", help="measure without flushing denormals (what it costs this CPU)"
     )
     args = parser.parse_args()
@@ -73,40 +78,60 @@ def main() -> None:
             for ds in datasets
         ]
     peak = gemm_rate(runtime.device)
+    print(f"{cpu_name()}; {' '.join(cpu_description()[1])}")
     print(f"device {runtime.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"float32 GEMM {peak / 1e9:.0f} GFLOP/s; our attention kernel: {kernel_available()}")  # fmt: skip
-    for use_pl in (False, True):
-        model = FaceSwapModel(model_config).to(runtime.device)
-        if runtime.device.type == "cuda":
-            model = model.to(memory_format=torch.channels_last)
-        perceptual = load_perceptual("dlib") if use_pl else None
-        perceptual = perceptual.to(runtime.device) if perceptual is not None else None
-        phase = LossPhase(0, use_pl, False, 0.0, 1.0)
-        opt_g, opt_d = make_optimisers(model, config, phase)
+    # Every variant does one step in turn, so that a machine whose speed drifts (a shared host) slows all
+    # of them alike; each figure is the median of its steps.
+    variants = {}
+    for precision in args.precisions.split(","):
+        for use_pl in (False, True):
+            variants[(precision, use_pl)] = _Variant(model_config, config, precision, use_pl, args.device, batches)
+    for i in range(args.iterations + 1):
+        for variant in variants.values():
+            variant.step(i)
+    for (precision, use_pl), variant in variants.items():
+        seconds = statistics.median(variant.seconds)
+        label = f"{precision}, " + ("with perceptual loss (dlib)" if use_pl else "without perceptual loss   ")
+        print(f"{label}: {seconds:.3f} s/iteration, {16 / seconds:.1f} images/s, "
+              f"{variant.flops / 1e9:.0f} GFLOP/iteration, {variant.flops / seconds / 1e9:.0f} GFLOP/s = "
+              f"{variant.flops / seconds / peak:.0%} of float32 GEMM peak")  # fmt: skip
 
-        parts = TrainParts(model, model.generator, model.discriminators, perceptual, runtime, config, LossWeights())
 
-        def step(i: int, parts=parts, opt_g=opt_g, opt_d=opt_d, phase=phase) -> None:
-            training_step(parts, opt_g, opt_d, batches[2 * i], batches[2 * i + 1], 0.3, phase)
+class _Variant:
+    """One configuration's model, optimisers and step times."""
 
-        # On CPU every attention is counted at its real widths: our kernel (32x32 and 64x64 layers)
-        # registers its formula and the smaller layers are plain matmuls (nets/attention.py). On GPU
-        # the fused kernels have no formula: count the warm-up step on the math backend, plain bmm
-        # over the same (padded) shapes.
-        with FlopCounterMode(display=False) as counter, sdpa_kernel([SDPBackend.MATH]):
-            step(0)
-        flops = counter.get_total_flops()
-        if runtime.device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        for i in range(1, args.iterations + 1):
-            step(i)
-        if runtime.device.type == "cuda":
-            torch.cuda.synchronize()
-        seconds = (time.perf_counter() - start) / args.iterations
-        label = "with perceptual loss (dlib)" if use_pl else "without perceptual loss   "
-        print(f"{label}: {seconds:.3f} s/iteration, {16 / seconds:.1f} images/s, {flops / 1e9:.0f} GFLOP/iteration, "
-              f"{flops / seconds / 1e9:.0f} GFLOP/s = {flops / seconds / peak:.0%} of GEMM peak")  # fmt: skip
+    def __init__(self, model_config, config, precision: str, use_pl: bool, device: str, batches) -> None:
+        self.runtime = setup_runtime(device, precision)
+        model = self.runtime.place(FaceSwapModel(model_config))
+        perceptual = self.runtime.place(load_perceptual("dlib")) if use_pl else None
+        self.phase = LossPhase(0, use_pl, False, 0.0, 1.0)
+        self.opt_g, self.opt_d = make_optimisers(model, config, self.phase)
+        self.parts = TrainParts(
+            model, model.generator, model.discriminators, perceptual, self.runtime, config, LossWeights()
+        )
+        self.batches, self.seconds, self.flops = batches, [], 0
+
+    def step(self, i: int) -> None:
+        """Step ``i``; the first (i = 0) builds kernels and caches and is counted in FLOPs, not timed."""
+        sync = torch.cuda.synchronize if self.runtime.device.type == "cuda" else lambda: None
+        run = lambda: training_step(  # noqa: E731
+            self.parts, self.opt_g, self.opt_d, self.batches[2 * i], self.batches[2 * i + 1], 0.3, self.phase
+        )
+        if i == 0:
+            # On CPU every attention is counted at its real widths: our kernel (32x32 and 64x64 layers)
+            # registers its formula and the smaller layers are plain matmuls (nets/attention.py). On GPU
+            # the fused kernels have no formula: count the warm-up step on the math backend, plain bmm
+            # over the same (padded) shapes.
+            with FlopCounterMode(display=False) as counter, sdpa_kernel([SDPBackend.MATH]):
+                run()
+            self.flops = counter.get_total_flops()
+            return
+        sync()
+        began = time.perf_counter()
+        run()
+        sync()
+        self.seconds.append(time.perf_counter() - began)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ conversion does the same work whatever the weights.
 from __future__ import annotations
 
 import os
-import platform
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,7 +30,7 @@ from faceswap_gan.io.media import iter_frames
 from faceswap_gan.io.video import VideoWriter
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
-from faceswap_gan.runtime import Runtime, setup_runtime
+from faceswap_gan.runtime import Runtime, cpu_flags, cpu_name, setup_runtime
 from faceswap_gan.sample_clips import sample_photo
 from faceswap_gan.training.schedule import LossPhase, loss_schedule
 from faceswap_gan.training.step import TrainParts, make_optimisers, training_step
@@ -45,7 +44,7 @@ class BenchmarkReport:
     """What ``faceswap-gan benchmark --json`` prints (version 1)."""
 
     version: int = 1
-    machine: dict = field(default_factory=dict)  # cpu, cores, flags, torch, device
+    machine: dict = field(default_factory=dict)  # cpu, cores, flags, torch, device, training_precision
     train: dict = field(default_factory=dict)  # seconds per iteration by configuration
     eta_18000_hours: float = 0.0  # the original's 18,000 iterations with its loss schedule, in hours
     convert: dict = field(default_factory=dict)  # frames/s by resolution, whole run with start-up
@@ -55,7 +54,7 @@ class BenchmarkReport:
         m, t = self.machine, self.train
         lines = [
             f"machine   {m['cpu']}, {m['cores']} cores, flags: {' '.join(m['flags']) or 'none of note'}",
-            f"          torch {m['torch']} on {m['device']}",
+            f"          torch {m['torch']} on {m['device']}, training in {m['training_precision']}",
             f"train     64 px lite, batch 8: {1 / t['64_lite']:.2f} it/s ({t['64_lite']:.2f} s/it); "
             f"with the perceptual loss {1 / t['64_lite_pl']:.2f} it/s",
             f"          128 px lite, batch 8: {1 / t['128_lite']:.2f} it/s ({t['128_lite']:.2f} s/it)",
@@ -71,9 +70,10 @@ class BenchmarkReport:
         return asdict(self)
 
 
-def run_benchmark(device: str = "auto", quick: bool = False, log=print) -> BenchmarkReport:
-    """Measure; ``log`` receives a line as each part starts. ``quick`` halves the repetitions."""
-    runtime = setup_runtime(device)
+def run_benchmark(device: str = "auto", quick: bool = False, precision: str = "auto", log=print) -> BenchmarkReport:
+    """Measure; ``log`` receives a line as each part starts. ``quick`` halves the repetitions; ``precision``
+    is training's (``--precision``)."""
+    runtime = setup_runtime(device, precision)
     report = BenchmarkReport(machine=_machine(runtime))
     steps = 2 if quick else 4
     # 1. Training steps: the default model, with and without the perceptual loss, and at 128 px.
@@ -117,16 +117,8 @@ def run_hours(seconds: float, seconds_with_pl: float, iterations: int, schedule:
 def cpu_description() -> tuple[str, list[str]]:
     """This CPU's model name and those of its flags that change our speed (FLAGS_THAT_MATTER): what every
     speed figure has to name."""
-    cpu, flags = platform.processor() or platform.machine(), set()
-    try:
-        info = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
-        flags = set(
-            next((line.split(":", 1)[1].split() for line in info if line.startswith(("flags", "Features"))), [])
-        )
-    except OSError:
-        pass
-    return cpu, [f for f in FLAGS_THAT_MATTER if f in flags]
+    flags = cpu_flags()
+    return cpu_name(), [f for f in FLAGS_THAT_MATTER if f in flags]
 
 
 def _machine(runtime: Runtime) -> dict:
@@ -136,14 +128,15 @@ def _machine(runtime: Runtime) -> dict:
     if runtime.device.type == "cuda":
         device += f" ({torch.cuda.get_device_name(runtime.device)})"
     return {"cpu": cpu, "cores": cores, "flags": flags,
-            "torch": torch.__version__, "device": device}  # fmt: skip
+            "torch": torch.__version__, "device": device,
+            "training_precision": "bf16" if runtime.bf16 else "fp32"}  # fmt: skip
 
 
 def _train_seconds(runtime: Runtime, model_config: ModelConfig, use_pl: bool, steps: int) -> float:
     """Median seconds of a training step (D and G) of batch 8 on random faces, after one warm-up step."""
     config = TrainConfig(batch_size=8, device=str(runtime.device.type))
-    model = FaceSwapModel(model_config).to(runtime.device)
-    perceptual = load_perceptual("dlib").to(runtime.device) if use_pl else None
+    model = runtime.place(FaceSwapModel(model_config))
+    perceptual = runtime.place(load_perceptual("dlib")) if use_pl else None
     phase = LossPhase(0, use_pl, False, 0.0, 1.0)
     opt_g, opt_d = make_optimisers(model, config, phase)
     parts = TrainParts(model, model.generator, model.discriminators, perceptual, runtime, config, LossWeights())

@@ -20,6 +20,7 @@ T = TypeVar("T")
 # The normalisations of the original (spec §1.2); nets/blocks.py builds each of them.
 NORMS = ("none", "instancenorm", "layernorm", "groupnorm", "batchnorm", "hybrid")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16")  # runtime.resolve_precision decides what auto means on a device
 MASK_METHODS = ("dlib", "rect")  # eye masks: dlib's 68 landmarks, or rectangles around MTCNN's eyes
 # Images and frames larger than this are refused before decoding: a 1 MB PNG can declare 20000x20000
 # pixels, which takes 9 GB to decode and detect on. 100 MP covers 8K video and most camera photos.
@@ -238,6 +239,12 @@ class TrainConfig:
     seed: int = setting(0, "seed of everything random: initialisation, data order, augmentation, mixup")
     workers: int = setting(-1, "data-loading processes; -1: one per spare CPU core (at least 1)")
     device: str = setting("auto", "where to compute", DEVICES)
+    precision: str = setting(
+        "auto",
+        "arithmetic of convolutions and matrix products: bf16 autocast or float32; auto: bf16 on GPUs that "
+        "support it and CPUs with AMX tiles (amx_bf16), float32 elsewhere",
+        PRECISIONS,
+    )
     prior: str | None = setting(
         None,
         "weights to start from: a `pretrain` output, builtin (the package's face prior, 64 px lite hybrid) or a run's "

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -88,7 +87,7 @@ def train_model(
     # A fresh run starts from the prior's generator (read now: a bad file is reported before any work).
     prior = load_prior(config.prior, model_config)[0] if config.prior and not state else None
     stop = config.iterations if stop_after is None else min(config.iterations, start + stop_after)
-    with running_on(config.device) as runtime:
+    with running_on(config.device, config.precision) as runtime:
         if runtime.is_main:
             write_run_config(run_dir, model_config, config, weights)
         # 2. Model, optimisers (restored on resume), perceptual network, data loader.
@@ -171,13 +170,11 @@ def train_model(
 
 
 def _build(model_config: ModelConfig, config: TrainConfig, weights: LossWeights, runtime: Runtime) -> TrainParts:
-    """The model on its device (channels-last on CUDA), wrapped for DDP when distributed, and the
-    perceptual network."""
-    model = FaceSwapModel(model_config, seed=config.seed).to(runtime.device)
+    """The model and the perceptual network on the runtime's device and memory format, the model wrapped
+    for DDP when distributed."""
+    model = runtime.place(FaceSwapModel(model_config, seed=config.seed))
     perceptual = load_perceptual(config.perceptual, config.perceptual_weights, config.perceptual_before_activation)
-    perceptual = perceptual.to(runtime.device) if perceptual is not None else None
-    if runtime.device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
+    perceptual = runtime.place(perceptual) if perceptual is not None else None
     gen, disc = model.generator, model.discriminators
     if runtime.distributed:
         if not weights.w_code:  # unused then: DDP would wait for its gradients

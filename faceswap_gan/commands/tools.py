@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from faceswap_gan.cli import cli, heavy
-from faceswap_gan.config import DEVICES
+from faceswap_gan.cli import cli, heavy, option_for
+from faceswap_gan.config import DEVICES, TrainConfig
 from faceswap_gan.errors import UserError
 
 
@@ -62,15 +62,16 @@ Examples:
 """
 )
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="Where to measure.")
+@option_for(TrainConfig, "precision", default="auto", show_default=True)
 @click.option("--quick", is_flag=True, help="Half the repetitions: faster, noisier.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (schema: BenchmarkReport).")
 @heavy
-def benchmark(device: str, quick: bool, as_json: bool) -> None:
+def benchmark(device: str, precision: str, quick: bool, as_json: bool) -> None:
     """How fast training, conversion and detection run here, and how long 18,000 iterations would take."""
 
     from faceswap_gan.benchmark import run_benchmark
 
-    report = run_benchmark(device, quick, log=lambda line: click.echo(line, err=True))
+    report = run_benchmark(device, quick, precision, log=lambda line: click.echo(line, err=True))
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.describe())
 
 

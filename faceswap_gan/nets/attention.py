@@ -5,8 +5,9 @@
 real width DQ = C/8; PyTorch's fused kernel needs DQ == DV and so does up to twice the work on
 zero-padded queries and keys. The kernel is compiled with the system's C compiler on first use
 (``$CC``, else ``cc``; a fraction of a second per shape) and cached, verified, by ``kernel_cache.py``.
-Below 1024 positions on CPU it is two matmuls and a softmax; everywhere else (GPUs, bf16, no
-compiler, shapes the kernel does not take) ``scaled_dot_product_attention`` on padded q and k.
+Under CPU bf16 autocast the kernel runs too, on q, k and v in float32. Below 1024 positions on CPU it is
+two matmuls and a softmax; everywhere else (GPUs, bf16 tensors, no compiler, shapes the kernel does not
+take) ``scaled_dot_product_attention`` on padded q and k.
 ``FACESWAP_GAN_ATTENTION=torch`` switches the kernel off.
 """
 
@@ -37,6 +38,12 @@ OPENMP_FLAGS = ("-fopenmp",)
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """softmax(q k^T) v for q, k (B, L, DQ) and v (B, L, DV); returns (B, L, DV)."""
     if _kernel_applies(q, v):
+        if torch.is_autocast_enabled("cpu"):
+            # bf16 training on CPU (--precision): the exact float32 kernel is still the faster path; PyTorch's
+            # bf16 kernel on padded q and k made a training step 1.40 s instead of 0.99-1.18 on the Xeon of
+            # 2026-12-02 (README, Speed)
+            with torch.autocast("cpu", enabled=False):
+                return torch.ops.faceswap_gan.attention(q.float(), k.float(), v.float())[0]
         return torch.ops.faceswap_gan.attention(q, k, v)[0]
     if os.environ.get("FACESWAP_GAN_ATTENTION") == "math" or (q.device.type == "cpu" and q.shape[1] < MIN_POSITIONS):
         # a few hundred positions: the (L x L) matrix is small, and two matmuls at the real widths take
@@ -62,8 +69,7 @@ def _kernel_applies(q: torch.Tensor, v: torch.Tensor) -> bool:
     length, dq, dv = q.shape[1], q.shape[2], v.shape[2]
     return (
         q.device.type == "cpu"
-        and q.dtype == v.dtype == torch.float32
-        and not torch.is_autocast_enabled("cpu")
+        and (q.dtype == v.dtype == torch.float32 or torch.is_autocast_enabled("cpu"))
         and length >= MIN_POSITIONS
         and length % 16 == 0
         and dv % 16 == 0

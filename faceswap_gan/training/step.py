@@ -40,7 +40,7 @@ def training_step(
     terms (``d_a``, ``d_b``, ``g_total`` and the objective's G terms, as they are), or None when a loss was
     not finite: that step is skipped (on every rank alike) and ``NonFiniteGuard`` decides what follows."""
     model, runtime, config = parts.model, parts.runtime, parts.config
-    memory = torch.channels_last if runtime.device.type == "cuda" else torch.contiguous_format
+    memory = runtime.memory_format
     (xa, ya, ma), (xb, yb, mb) = [
         [t.to(runtime.device, non_blocking=True, memory_format=memory) for t in b] for b in (batch_a, batch_b)
     ]

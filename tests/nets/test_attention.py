@@ -191,3 +191,17 @@ def test_the_portable_kernel_without_avx512_is_as_exact(monkeypatch, tmp_path):
         assert {path.name.split("-")[1] for path in (tmp_path / "faceswap-gan" / "kernels").iterdir()} == {"4", "8"}
     finally:
         attention_module._library.cache_clear()
+
+
+def test_under_cpu_bf16_autocast_the_float32_kernel_computes_attention():
+    # bf16 training (--precision bf16) hands bf16 q, k, v to the 64x64 layer: the exact float32 kernel
+    # takes them (faster than PyTorch's bf16 kernel), so on bf16-representable inputs the output equals
+    # the float32 path's bit for bit; PyTorch's bf16 kernel would be off by about 1e-2.
+    q, k, v, grad = (t.bfloat16().float() for t in _inputs(2, 1024, 4, 32))
+    expected, expected_grads = _ours(q, k, v, grad)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, grads = _ours(q.bfloat16(), k.bfloat16(), v.bfloat16(), grad)
+    assert out.dtype == torch.float32 and torch.equal(out, expected)
+    for got, want in zip(grads, expected_grads, strict=True):
+        assert got.dtype == torch.bfloat16
+        torch.testing.assert_close(got.float(), want, rtol=1e-2, atol=1e-2)
