@@ -166,7 +166,10 @@ def resolve_precision(precision: str, device: torch.device) -> bool:
         if precision == "bf16" and not torch.cuda.is_bf16_supported():
             raise UserError("--precision bf16: this GPU does not support bf16; use --precision fp32 or auto")
         return precision == "bf16" or (precision == "auto" and torch.cuda.is_bf16_supported())
-    return precision == "bf16" or (precision == "auto" and "amx_bf16" in cpu_flags())
+    amx = "amx_bf16" in cpu_flags()
+    if precision == "bf16" and not amx:
+        warn("--precision bf16 on a CPU without AMX tiles (amx_bf16) trains slower than fp32 (README, Speed)")
+    return precision == "bf16" or (precision == "auto" and amx)
 
 
 def cpu_name() -> str:

@@ -116,7 +116,12 @@ def train_model(
             model.train()
         history, last, began, levels = [], {}, time.perf_counter(), {}
         # 3. The loop: order and cadence.
-        bar = tqdm(total=stop - start, desc="train", unit="it", disable=not (progress and runtime.is_main))
+        bar = tqdm(
+            total=stop - start,
+            desc="train bf16" if runtime.bf16 else "train",
+            unit="it",
+            disable=not (progress and runtime.is_main),
+        )
         with bar, deferred_interrupt() as interrupted:
             for iteration, (batch_a, batch_b) in zip(range(start, stop), loader, strict=False):
                 if interrupted():  # Ctrl-C: keep every finished iteration, then stop

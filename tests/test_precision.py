@@ -18,9 +18,17 @@ CPU = torch.device("cpu")
 PHASE = LossPhase(0, False, False, 0.0, 1.0)
 
 
-def test_fp32_and_bf16_mean_what_they_say_on_cpu():
+def test_fp32_and_bf16_mean_what_they_say_on_cpu(monkeypatch, capsys):
+    monkeypatch.setattr(runtime_module, "cpu_flags", lambda: frozenset({"avx512f", "amx_tile", "amx_bf16"}))
     assert resolve_precision("fp32", CPU) is False
     assert resolve_precision("bf16", CPU) is True
+    assert capsys.readouterr().err == ""
+
+
+def test_bf16_asked_for_on_a_cpu_without_amx_runs_but_says_it_is_slower(monkeypatch, capsys):
+    monkeypatch.setattr(runtime_module, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    assert resolve_precision("bf16", CPU) is True
+    assert "slower than fp32" in capsys.readouterr().err
 
 
 def test_auto_takes_bf16_only_on_cpus_with_amx_tiles(monkeypatch):

@@ -126,10 +126,11 @@ def test_the_fast_recipe_trains_from_the_builtin_prior_with_the_code_discriminat
     run = tmp_path / "fast"
     code, _, err = run_cli(capsys, "train", "--data", data, "--out", run, "--recipe", "fast", "--iterations", 2,
                            "--display-every", 2, "--batch-size", 2, "--workers", 1, "--device", "cpu",
-                           "--perceptual", "none", "--quiet")  # fmt: skip
+                           "--perceptual", "none", "--precision", "bf16", "--quiet")  # fmt: skip
     assert code == 0, err
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert (saved["train"]["schedule"], saved["train"]["prior"], saved["losses"]["w_code"]) == ("fast", "builtin", 1.0)
+    assert saved["train"]["precision"] == "bf16"  # trained under bf16 autocast, saved as asked
     with (run / "losses.csv").open() as f:
         assert "d_code" in next(csv.DictReader(f))  # the code discriminator ran
     # Two iterations from the prior stay near it; from a fresh initialisation they would not.
