@@ -5,7 +5,7 @@ a fresh process) it measures, quiet and then beside a busy-looping process: seco
 the default 64 px model (random batches, as `faceswap-gan benchmark`) and conversion frames/s of a 720p
 clip filmed from the built-in photo. The slowdown is busy / quiet; the target is at most 2.5x.
 
-    .venv/bin/python bench/busy_machine.py
+    .venv/bin/python bench/busy_machine.py [--only adaptive]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _child() -> None:
     from faceswap_gan.nets.model import FaceSwapModel
     from faceswap_gan.runtime import setup_runtime
 
-    runtime = setup_runtime("cpu")
+    runtime = setup_runtime("cpu", "auto")  # train's default precision: bf16 on CPUs with AMX
     if os.environ.get("ADAPT"):
         from faceswap_gan.runtime import adapt_threads
 
@@ -67,12 +67,15 @@ def _measure(env: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only", help="measure only the settings whose name contains this (e.g. adaptive)")
     args = parser.parse_args()
     if args.child:
         _child()
         return
     print(f"{os.cpu_count()} cores; busy = one process in a busy loop beside ours")
     for name, env in SETTINGS.items():
+        if args.only and args.only not in name:
+            continue
         quiet = _measure(env)
         hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         try:
