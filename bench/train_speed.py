@@ -13,6 +13,7 @@ the perceptual loss on the 2-core development machine (84 GFLOP/s, 39 % of its ~
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -28,7 +29,7 @@ from faceswap_gan.extract import prepare_dataset
 from faceswap_gan.nets.attention import kernel_available
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
-from faceswap_gan.runtime import cpu_name, setup_runtime
+from faceswap_gan.runtime import Runtime, resolve_precision, setup_runtime
 from faceswap_gan.training.data import FaceSet
 from faceswap_gan.training.schedule import LossPhase
 from faceswap_gan.training.step import TrainParts, face_samples, make_optimisers, training_step
@@ -78,7 +79,8 @@ def main() -> None:
             for ds in datasets
         ]
     peak = gemm_rate(runtime.device)
-    print(f"{cpu_name()}; {' '.join(cpu_description()[1])}")
+    cpu, flags = cpu_description()
+    print(f"{cpu}; {' '.join(flags)}")
     print(f"device {runtime.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"float32 GEMM {peak / 1e9:.0f} GFLOP/s; our attention kernel: {kernel_available()}")  # fmt: skip
     # Every variant does one step in turn, so that a machine whose speed drifts (a shared host) slows all
@@ -86,7 +88,9 @@ def main() -> None:
     variants = {}
     for precision in args.precisions.split(","):
         for use_pl in (False, True):
-            variants[(precision, use_pl)] = _Variant(model_config, config, precision, use_pl, args.device, batches)
+            # the same runtime at each precision: setup_runtime again would flush denormals (--keep-denormals)
+            variant_runtime = dataclasses.replace(runtime, bf16=resolve_precision(precision, runtime.device))
+            variants[(precision, use_pl)] = _Variant(model_config, config, variant_runtime, use_pl, batches)
     for i in range(args.iterations + 1):
         for variant in variants.values():
             variant.step(i)
@@ -101,8 +105,8 @@ def main() -> None:
 class _Variant:
     """One configuration's model, optimisers and step times."""
 
-    def __init__(self, model_config, config, precision: str, use_pl: bool, device: str, batches) -> None:
-        self.runtime = setup_runtime(device, precision)
+    def __init__(self, model_config, config, runtime: Runtime, use_pl: bool, batches) -> None:
+        self.runtime = runtime
         model = self.runtime.place(FaceSwapModel(model_config))
         perceptual = self.runtime.place(load_perceptual("dlib")) if use_pl else None
         self.phase = LossPhase(0, use_pl, False, 0.0, 1.0)
