@@ -8,12 +8,12 @@ For reference, the original Keras code needs about 2.1 s per iteration for this 
 the perceptual loss on the 2-core development machine (84 GFLOP/s, 39 % of its ~215 GFLOP/s GEMM).
 
     .venv/bin/python bench/train_speed.py [--iterations 6] [--device cpu|cuda] [--precisions fp32,bf16]
+        [--layouts channels_last,contiguous]
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import tempfile
 import time
@@ -61,6 +61,11 @@ def main() -> None:
         "--precisions", default="fp32,bf16", help="comma-separated --precision values, measured step by step in turn"
     )
     parser.add_argument(
+        "--layouts",
+        default="channels_last",
+        help="comma-separated memory layouts of model and batches: channels_last (what training uses), contiguous",
+    )
+    parser.add_argument(
         "--keep-denormals", action="store_true", help="measure without flushing denormals (what it costs this CPU)"
     )
     args = parser.parse_args()
@@ -86,20 +91,32 @@ def main() -> None:
     # Every variant does one step in turn, so that a machine whose speed drifts (a shared host) slows all
     # of them alike; each figure is the median of its steps.
     variants = {}
-    for precision in args.precisions.split(","):
-        for use_pl in (False, True):
-            # the same runtime at each precision: setup_runtime again would flush denormals (--keep-denormals)
-            variant_runtime = dataclasses.replace(runtime, bf16=resolve_precision(precision, runtime.device))
-            variants[(precision, use_pl)] = _Variant(model_config, config, variant_runtime, use_pl, batches)
+    for layout in args.layouts.split(","):
+        for precision in args.precisions.split(","):
+            for use_pl in (False, True):
+                # the bench's device at each precision and layout, not a new setup_runtime, which would
+                # flush denormals again (--keep-denormals)
+                kind = {"channels_last": Runtime, "contiguous": _ChannelFirstRuntime}[layout]
+                bf16 = resolve_precision(precision, runtime.device)
+                variant_runtime = kind(runtime.device, runtime.rank, runtime.world_size, bf16)
+                variants[(layout, precision, use_pl)] = _Variant(model_config, config, variant_runtime, use_pl, batches)
     for i in range(args.iterations + 1):
         for variant in variants.values():
             variant.step(i)
-    for (precision, use_pl), variant in variants.items():
+    for (layout, precision, use_pl), variant in variants.items():
         seconds = statistics.median(variant.seconds)
-        label = f"{precision}, " + ("with perceptual loss (dlib)" if use_pl else "without perceptual loss   ")
+        label = f"{layout}, {precision}, " + ("with perceptual loss (dlib)" if use_pl else "without perceptual loss   ")
         print(f"{label}: {seconds:.3f} s/iteration, {16 / seconds:.1f} images/s, "
               f"{variant.flops / 1e9:.0f} GFLOP/iteration, {variant.flops / seconds / 1e9:.0f} GFLOP/s = "
               f"{variant.flops / seconds / peak:.0%} of float32 GEMM peak")  # fmt: skip
+
+
+class _ChannelFirstRuntime(Runtime):
+    """The runtime with plain NCHW tensors, to measure what channels-last memory gains."""
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.contiguous_format
 
 
 class _Variant:

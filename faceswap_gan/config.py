@@ -242,7 +242,7 @@ class TrainConfig:
     precision: str = setting(
         "auto",
         "arithmetic of convolutions and matrix products: bf16 autocast or float32; auto: bf16 on GPUs that "
-        "support it and CPUs with AMX tiles (amx_bf16), float32 elsewhere",
+        "support it and CPUs with bf16 dot products (amx_bf16 or avx512_bf16), float32 elsewhere",
         PRECISIONS,
     )
     prior: str | None = setting(

@@ -25,18 +25,21 @@ def test_fp32_and_bf16_mean_what_they_say_on_cpu(monkeypatch, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_bf16_asked_for_on_a_cpu_without_amx_runs_but_says_it_is_slower(monkeypatch, capsys):
-    monkeypatch.setattr(runtime_module, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+def test_bf16_asked_for_on_a_cpu_without_bf16_instructions_runs_but_says_it_is_slower(monkeypatch, capsys):
+    monkeypatch.setattr(runtime_module, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_vnni"}))
     assert resolve_precision("bf16", CPU) is True
     assert "slower than fp32" in capsys.readouterr().err
 
 
-def test_auto_takes_bf16_only_on_cpus_with_amx_tiles(monkeypatch):
-    # AVX-512 BF16 alone measured slower than float32 (README, Speed); AMX measured faster.
-    monkeypatch.setattr(runtime_module, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
-    assert resolve_precision("auto", CPU) is False
-    monkeypatch.setattr(runtime_module, "cpu_flags", lambda: frozenset({"avx512f", "amx_tile", "amx_bf16"}))
-    assert resolve_precision("auto", CPU) is True
+def test_auto_takes_bf16_only_on_cpus_with_bf16_dot_products(monkeypatch, capsys):
+    # Measured faster with AMX (Intel Xeon) and with AVX-512 BF16 (AMD Zen 5); README, Speed.
+    for flags in ({"avx512f", "amx_tile", "amx_bf16"}, {"avx512f", "avx512_bf16"}):
+        monkeypatch.setattr(runtime_module, "cpu_flags", lambda flags=flags: frozenset(flags))
+        assert resolve_precision("auto", CPU) is True
+    for flags in ({"avx512f", "avx512_vnni"}, {"asimd"}, set()):
+        monkeypatch.setattr(runtime_module, "cpu_flags", lambda flags=flags: frozenset(flags))
+        assert resolve_precision("auto", CPU) is False
+    assert capsys.readouterr().err == ""
 
 
 def test_an_unknown_precision_and_bf16_on_mps_are_refused_with_one_line():
@@ -49,6 +52,8 @@ def test_an_unknown_precision_and_bf16_on_mps_are_refused_with_one_line():
 
 def test_this_cpu_is_named_and_its_flags_read():
     assert cpu_name()
+    if any(line.startswith("cpu family") for line in runtime_module._cpuinfo()):  # x86 Linux
+        assert "(family " in cpu_name()  # a VM's "AMD EPYC" alone does not tell Zen 4 from Zen 5
     if runtime_module._cpuinfo():  # Linux: the flags every speed figure names come from here
         assert cpu_flags() and all(" " not in f for f in cpu_flags())
 
