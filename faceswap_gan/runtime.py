@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import platform
 import signal
@@ -193,11 +194,12 @@ def cpu_flags() -> frozenset[str]:
     return frozenset(line.split(":", 1)[1].split()) if ":" in line else frozenset()
 
 
-def _cpuinfo() -> list[str]:
+@functools.cache  # read once: the attention asks for the flags at every call under autocast
+def _cpuinfo() -> tuple[str, ...]:
     try:
-        return Path("/proc/cpuinfo").read_text().splitlines()
+        return tuple(Path("/proc/cpuinfo").read_text().splitlines())
     except OSError:
-        return []
+        return ()
 
 
 def teardown_runtime(runtime: Runtime) -> None:

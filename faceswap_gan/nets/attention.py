@@ -5,7 +5,8 @@
 real width DQ = C/8; PyTorch's fused kernel needs DQ == DV and so does up to twice the work on
 zero-padded queries and keys. The kernel is compiled with the system's C compiler on first use
 (``$CC``, else ``cc``; a fraction of a second per shape) and cached, verified, by ``kernel_cache.py``.
-Under CPU bf16 autocast the kernel runs too, on q, k and v in float32. Below 1024 positions on CPU it is
+Under CPU bf16 autocast the kernel runs too, on q, k and v in float32; on CPUs with AVX-512 BF16 its
+backward then takes bf16 dot products for its two widest products (``_bf16_dot``). Below 1024 positions on CPU it is
 two matmuls and a softmax; everywhere else (GPUs, bf16 tensors, no compiler, shapes the kernel does not
 take) ``scaled_dot_product_attention`` on padded q and k.
 ``FACESWAP_GAN_ATTENTION=torch`` switches the kernel off.
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import register_flop_formula
 
 from faceswap_gan.nets.kernel_cache import compiled
+from faceswap_gan.runtime import cpu_flags
 
 SOURCE = Path(__file__).with_name("attention_kernel.c")
 MIN_POSITIONS = 1024  # below this the (L x L) matrix is small enough to build: plain matmuls are as fast
@@ -42,9 +44,10 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
             # bf16 training on CPU (--precision): the exact float32 kernel is still the faster path; PyTorch's
             # bf16 kernel on padded q and k made a training step 1.40 s instead of 0.99-1.18 on the Xeon of
             # 2026-12-02 (README, Speed)
+            bf16_dot = _bf16_dot(q, v)  # asked while autocast is on
             with torch.autocast("cpu", enabled=False):
-                return torch.ops.faceswap_gan.attention(q.float(), k.float(), v.float())[0]
-        return torch.ops.faceswap_gan.attention(q, k, v)[0]
+                return torch.ops.faceswap_gan.attention(q.float(), k.float(), v.float(), bf16_dot)[0]
+        return torch.ops.faceswap_gan.attention(q, k, v, False)[0]
     if os.environ.get("FACESWAP_GAN_ATTENTION") == "math" or (q.device.type == "cpu" and q.shape[1] < MIN_POSITIONS):
         # a few hundred positions: the (L x L) matrix is small, and two matmuls at the real widths take
         # half the time of the fused kernel on padded queries (16x16 and 8x8 layers, forward + backward)
@@ -57,6 +60,19 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
 def kernel_available() -> bool:
     """True when our CPU kernel compiles here (and is not switched off)."""
     return not _switched_off() and _library(4, 32) is not None
+
+
+def _bf16_dot(q: torch.Tensor, v: torch.Tensor) -> bool:
+    """Under bf16 autocast on a CPU with AVX-512 BF16: the backward's two widest products in bf16 dot
+    products (the kernel built with -DBF16_DOT), 2x the multiply-adds per instruction. Autocast already
+    rounds every convolution's inputs to bf16, so this asks nothing of the model that bf16 training
+    does not; float32 training never takes it."""
+    return (
+        torch.is_autocast_enabled("cpu")
+        and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        and "avx512_bf16" in cpu_flags()
+        and _library(q.shape[2], v.shape[2], bf16_dot=True) is not None
+    )
 
 
 def _switched_off() -> bool:
@@ -82,16 +98,19 @@ def _kernel_applies(q: torch.Tensor, v: torch.Tensor) -> bool:
 
 
 @functools.cache
-def _library(dq: int, dv: int) -> ctypes.CDLL | None:
+def _library(dq: int, dv: int, bf16_dot: bool = False) -> ctypes.CDLL | None:
     """The kernel for widths (dq, dv), compiled once per machine, with OpenMP where the compiler has it;
-    None (after one warning, where a compiler exists but fails) when it cannot be built or loaded here."""
+    None (after one warning, where a compiler exists but fails) when it cannot be built or loaded here.
+    ``bf16_dot``: the variant whose backward uses AVX-512 BF16 (None, silently, where that does not build:
+    the float32 kernel is used)."""
     compiler = shutil.which(os.environ.get("CC", "cc"))
     if compiler is None:
         return None
     try:
-        lib = _load(compiler, dq, dv)
+        lib = _load(compiler, dq, dv, ("-DBF16_DOT",) if bf16_dot else ())
     except (OSError, RuntimeError) as exc:  # unwritable cache, failing compiler, a noexec file system
-        warnings.warn(f"could not compile {SOURCE.name}; using PyTorch's slower attention: {exc}", stacklevel=3)
+        if not bf16_dot:
+            warnings.warn(f"could not compile {SOURCE.name}; using PyTorch's slower attention: {exc}", stacklevel=3)
         return None
     c_long, c_int, ptr = ctypes.c_long, ctypes.c_int, ctypes.c_void_p
     lib.attention_forward.argtypes = [ptr] * 5 + [c_int, c_long, c_long]
@@ -107,11 +126,11 @@ def _library(dq: int, dv: int) -> ctypes.CDLL | None:
     return lib
 
 
-def _load(compiler: str, dq: int, dv: int) -> ctypes.CDLL:
+def _load(compiler: str, dq: int, dv: int, variant: tuple[str, ...]) -> ctypes.CDLL:
     try:
-        return ctypes.CDLL(str(_build(compiler, dq, dv, OPENMP_FLAGS)))
+        return ctypes.CDLL(str(_build(compiler, dq, dv, (*variant, *OPENMP_FLAGS))))
     except (OSError, RuntimeError):  # no OpenMP here (Apple's clang, say): Python threads split the work
-        return ctypes.CDLL(str(_build(compiler, dq, dv, ())))
+        return ctypes.CDLL(str(_build(compiler, dq, dv, variant)))
 
 
 def _has_openmp(lib: ctypes.CDLL) -> bool:
@@ -121,7 +140,8 @@ def _has_openmp(lib: ctypes.CDLL) -> bool:
 def _build(compiler: str, dq: int, dv: int, extra: tuple[str, ...]) -> Path:
     """The compiled kernel's path in the cache (``kernel_cache.py``), compiling it if needed."""
     flags = ["-O3", "-march=native", "-fno-math-errno", "-shared", "-fPIC", f"-DDQ={dq}", f"-DDV={dv}", *extra]
-    return compiled(compiler, SOURCE, f"attention-{dq}-{dv}", flags)
+    name = f"attention-{dq}-{dv}" + ("-bf16" if "-DBF16_DOT" in extra else "")
+    return compiled(compiler, SOURCE, name, flags)
 
 
 # ------------------------------------------------------------------------------------------ threads
@@ -155,9 +175,12 @@ def _run(lib: ctypes.CDLL, name: str, args: list, tasks: int) -> list:
 
 
 @torch.library.custom_op("faceswap_gan::attention", mutates_args=())
-def _attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _attention_op(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bf16_dot: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(out (B, L, DV), lse (B, L)): lse is log(sum(exp(q k^T))) per row, kept for the backward. out is
-    the transpose of a (B, DV, L) tensor: the caller's next step is a (B, C, H, W) feature map."""
+    the transpose of a (B, DV, L) tensor: the caller's next step is a (B, C, H, W) feature map.
+    ``bf16_dot`` selects the backward (``_bf16_dot``); the forward is float32 either way."""
     batch, length, dq = q.shape
     dv = v.shape[2]
     lib = _library(dq, dv)
@@ -172,17 +195,23 @@ def _attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[to
 
 
 @_attention_op.register_fake
-def _(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bf16_dot: bool) -> tuple[torch.Tensor, torch.Tensor]:
     return q.new_empty(q.shape[0], v.shape[2], q.shape[1]).transpose(1, 2), q.new_empty(q.shape[:2])
 
 
 @torch.library.custom_op("faceswap_gan::attention_backward", mutates_args=())
 def _attention_backward_op(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor, lse: torch.Tensor, grad: torch.Tensor
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    out: torch.Tensor,
+    lse: torch.Tensor,
+    grad: torch.Tensor,
+    bf16_dot: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     batch, length, dq = q.shape
     dv = v.shape[2]
-    lib = _library(dq, dv)
+    lib = _library(dq, dv, bf16_dot)
     grad, out = grad.transpose(1, 2).contiguous(), out.transpose(1, 2)  # (B, DV, L), as the kernel reads them
     delta = (grad * out).sum(1)  # (B, L): the softmax backward's row term
     tensors = [q.contiguous(), k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous(), lse.contiguous()]
@@ -193,7 +222,7 @@ def _attention_backward_op(
 
 
 @_attention_backward_op.register_fake
-def _(q, k, v, out, lse, grad):
+def _(q, k, v, out, lse, grad, bf16_dot):
     # the same layouts as the real op: dk and dv are transposes of (B, D, L) buffers
     batch, length, dq = q.shape
     return (
@@ -204,12 +233,13 @@ def _(q, k, v, out, lse, grad):
 
 
 def _setup_context(ctx, inputs, output) -> None:
-    ctx.save_for_backward(*inputs, *output)
+    ctx.save_for_backward(*inputs[:3], *output)
+    ctx.bf16_dot = inputs[3]
 
 
 def _backward(ctx, grad_out: torch.Tensor, _grad_lse: torch.Tensor | None):
     q, k, v, out, lse = ctx.saved_tensors
-    return torch.ops.faceswap_gan.attention_backward(q, k, v, out, lse, grad_out)
+    return (*torch.ops.faceswap_gan.attention_backward(q, k, v, out, lse, grad_out, ctx.bf16_dot), None)
 
 
 _attention_op.register_autograd(_backward, setup_context=_setup_context)

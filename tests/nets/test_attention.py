@@ -13,6 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from faceswap_gan.nets import attention as attention_module
 from faceswap_gan.nets.attention import attention, kernel_available
 from faceswap_gan.nets.blocks import SelfAttention
+from faceswap_gan.runtime import cpu_flags
 
 # Where a C compiler exists (CI, Linux, Colab) the kernel must build: otherwise these tests would pass
 # on the fallback alone and prove nothing about the kernel.
@@ -119,9 +120,9 @@ def test_the_ops_pass_pytorchs_custom_op_checks():
     # (torch.compile relies on the last: a wrong stride there broke compiled training once)
     q, k, v, grad = _inputs(2, 1024, 4, 32)
     q, k, v = (t.requires_grad_() for t in (q, k, v))
-    torch.library.opcheck(torch.ops.faceswap_gan.attention.default, (q, k, v))
-    out, lse = torch.ops.faceswap_gan.attention(q.detach(), k.detach(), v.detach())
-    args = (q.detach(), k.detach(), v.detach(), out, lse, grad)
+    torch.library.opcheck(torch.ops.faceswap_gan.attention.default, (q, k, v, False))
+    out, lse = torch.ops.faceswap_gan.attention(q.detach(), k.detach(), v.detach(), False)
+    args = (q.detach(), k.detach(), v.detach(), out, lse, grad, False)
     torch.library.opcheck(torch.ops.faceswap_gan.attention_backward.default, args)
 
 
@@ -196,7 +197,8 @@ def test_the_portable_kernel_without_avx512_is_as_exact(monkeypatch, tmp_path):
 def test_under_cpu_bf16_autocast_the_float32_kernel_computes_attention():
     # bf16 training (--precision bf16) hands bf16 q, k, v to the 64x64 layer: the exact float32 kernel
     # takes them (faster than PyTorch's bf16 kernel), so on bf16-representable inputs the output equals
-    # the float32 path's bit for bit; PyTorch's bf16 kernel would be off by about 1e-2.
+    # the float32 path's bit for bit; PyTorch's bf16 kernel would be off by about 1e-2. The gradients
+    # are bf16, and on CPUs with AVX-512 BF16 computed from bf16 products (the test below).
     q, k, v, grad = (t.bfloat16().float() for t in _inputs(2, 1024, 4, 32))
     expected, expected_grads = _ours(q, k, v, grad)
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -204,4 +206,27 @@ def test_under_cpu_bf16_autocast_the_float32_kernel_computes_attention():
     assert out.dtype == torch.float32 and torch.equal(out, expected)
     for got, want in zip(grads, expected_grads, strict=True):
         assert got.dtype == torch.bfloat16
-        torch.testing.assert_close(got.float(), want, rtol=1e-2, atol=1e-2)
+        _assert_close_relative(got, want.double(), 2e-2)
+
+
+@pytest.mark.skipif("avx512_bf16" not in cpu_flags(), reason="no AVX-512 BF16 on this CPU")
+@pytest.mark.parametrize(("dq", "dv"), [(4, 32), (8, 64)])
+def test_under_bf16_autocast_the_backward_uses_bf16_dot_products_within_bf16_rounding(dq, dv):
+    # the -DBF16_DOT build: dp and dv from bf16-rounded p and dout, float32 sums. Its gradients differ
+    # from the float32 kernel's (so it ran) and stay within bf16 rounding of float64.
+    q, k, v, grad = _inputs(2, 1024, dq, dv, seed=3)
+    assert attention_module._library(dq, dv, bf16_dot=True) is not None
+    exact = _ours(q, k, v, grad)[1]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert attention_module._bf16_dot(q, v)
+        out, grads = _ours(q, k, v, grad)  # float32 inputs: only the kernel rounds
+    _, ref_grads = _reference(q, k, v, grad)
+    for got, fp32, ref in zip(grads, exact, ref_grads, strict=True):
+        assert not torch.equal(got, fp32)
+        _assert_close_relative(got, ref, 2e-2)
+    _assert_close_relative(out, _reference(q, k, v, grad)[0], 1e-5)  # the forward stays float32
+
+
+def test_float32_training_never_takes_the_bf16_backward():
+    q, k, v, _ = _inputs(1, 1024, 4, 32)
+    assert not attention_module._bf16_dot(q, v)
