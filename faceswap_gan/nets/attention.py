@@ -5,8 +5,8 @@
 real width DQ = C/8; PyTorch's fused kernel needs DQ == DV and so does up to twice the work on
 zero-padded queries and keys. The kernel is compiled with the system's C compiler on first use
 (``$CC``, else ``cc``; a fraction of a second per shape) and cached, verified, by ``kernel_cache.py``.
-Under CPU bf16 autocast the kernel runs too, on q, k and v in float32; on CPUs with AVX-512 BF16 its
-backward then takes bf16 dot products for its two widest products (``_bf16_dot``). Below 1024 positions on CPU it is
+Under CPU bf16 autocast the kernel runs too, on q, k and v in float32; on CPUs with AVX-512 BF16 it
+then multiplies p and v (and their gradients) in bf16 dot products (``_bf16_dot``). Below 1024 positions on CPU it is
 two matmuls and a softmax; everywhere else (GPUs, bf16 tensors, no compiler, shapes the kernel does not
 take) ``scaled_dot_product_attention`` on padded q and k.
 ``FACESWAP_GAN_ATTENTION=torch`` switches the kernel off.
@@ -63,10 +63,10 @@ def kernel_available() -> bool:
 
 
 def _bf16_dot(q: torch.Tensor, v: torch.Tensor) -> bool:
-    """Under bf16 autocast on a CPU with AVX-512 BF16: the backward's two widest products in bf16 dot
-    products (the kernel built with -DBF16_DOT), 2x the multiply-adds per instruction. Autocast already
-    rounds every convolution's inputs to bf16, so this asks nothing of the model that bf16 training
-    does not; float32 training never takes it."""
+    """Under bf16 autocast on a CPU with AVX-512 BF16: p v and the backward's two products as wide as
+    the values in bf16 dot products (the kernel built with -DBF16_DOT), two multiply-adds per float32
+    lane per instruction. Autocast already rounds every convolution's inputs to bf16, so this asks
+    nothing of the model that bf16 training does not; float32 training never takes it."""
     return (
         torch.is_autocast_enabled("cpu")
         and torch.get_autocast_dtype("cpu") == torch.bfloat16
@@ -180,10 +180,10 @@ def _attention_op(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(out (B, L, DV), lse (B, L)): lse is log(sum(exp(q k^T))) per row, kept for the backward. out is
     the transpose of a (B, DV, L) tensor: the caller's next step is a (B, C, H, W) feature map.
-    ``bf16_dot`` selects the backward (``_bf16_dot``); the forward is float32 either way."""
+    ``bf16_dot``: p v in bf16 dot products, here and in the backward (``_bf16_dot``)."""
     batch, length, dq = q.shape
     dv = v.shape[2]
-    lib = _library(dq, dv)
+    lib = _library(dq, dv, bf16_dot)
     tensors = [q.contiguous(), k.transpose(1, 2).contiguous(), v.contiguous()]  # q, k^T, v
     out, lse = q.new_empty(batch, dv, length), q.new_empty(batch, length)
     args = [t.data_ptr() for t in (*tensors, out, lse)]

@@ -12,8 +12,9 @@
      q  [B][L][DQ]   kt [B][DQ][L]   v [B][L][DV]   vt [B][DV][L]
      out [B][DV][L] (channel-first, as the caller's convolutions want it)
      lse [B][L] (log of each softmax row's sum, with its max: saved for the backward)
-   Built with -DBF16_DOT (CPUs with AVX-512 BF16, for bf16 training only), the backward computes its two
-   widest products from bf16-rounded operands (see there); everything else is the same.
+   Built with -DBF16_DOT (CPUs with AVX-512 BF16, for bf16 training only), the products as wide as the
+   values (p v forward; dout v^T and p^T dout backward) take bf16-rounded operands and float32 sums;
+   the scores, exp, lse and the q and k gradients stay float32.
    attention_forward and attention_backward do a range of independent tasks; compiled with -fopenmp,
    the *_parallel entry points split all tasks over OpenMP threads. In a PyTorch process those are
    PyTorch's own (it loads the same libgomp), so no thread of ours competes for a core with PyTorch's
@@ -98,6 +99,21 @@ static inline vf vexp(vf x) {
 static inline vf load(const float *p) { return *(const vf *)p; }
 static inline void store(float *p, vf x) { *(vf *)p = x; }
 
+#ifdef BF16_DOT
+typedef __m512bh vb; /* 16 pairs of bf16 */
+
+/* rows a and b (16 floats each) as 16 pairs (a[m], b[m]), rounded to nearest even */
+static inline vb pairs(vf a, vf b) {
+  const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+                                         6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  return (vb)_mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh((__m512)b, (__m512)a));
+}
+
+static inline vb broadcast_pair(unsigned word) { return (vb)_mm512_set1_epi32((int)word); }
+
+static inline vf dot2(vf acc, vb a, vb b) { return (vf)_mm512_dpbf16_ps((__m512)acc, a, b); }
+#endif
+
 /* Scores of `rows` query rows (qrow: rows x DQ) against keys j0..j0+15. Always inlined with a
    constant `rows`, so the loops unroll and s stays in registers. */
 static inline __attribute__((always_inline)) void scores(int rows, const float *qrow, const float *kt, int L,
@@ -116,13 +132,26 @@ int attention_query_block(void) { return QB; }
    when out of memory. */
 int attention_forward(const float *q, const float *kt, const float *v, float *out, float *lse, int L, long t0,
                       long t1) {
-  float *p = malloc(sizeof(float) * QB * L); /* the block's probabilities, QB x L */
+  const long LP = L + W; /* rows of p padded by a cache line, as in the backward (no measured gain here) */
+#ifdef BF16_DOT
+  /* p v as bf16 dot products over pairs of keys: p rounded to bf16, v as words (v[j][c], v[j + 1][c]).
+     27 % less time than float32 for 8 images at 64x64 on the Zen 5 EPYC; 0.2 % relative error. */
+  unsigned short *pb = malloc(sizeof(unsigned short) * QB * LP); /* the block's probabilities, QB x L */
+  unsigned *vpair = malloc(sizeof(unsigned) * L * DV / 2);
+  long paired = -1; /* the image vpair holds */
+  if (pb == NULL || vpair == NULL) {
+    free(pb), free(vpair);
+    return -1;
+  }
+#else
+  float *p = malloc(sizeof(float) * QB * LP); /* the block's probabilities, QB x L */
   if (p == NULL) return -1;
+#endif
   int nblk = L / QB;
   for (long t = t0; t < t1; t++) {
     long b = t / nblk;
     int i0 = (int)(t % nblk) * QB;
-    const float *ktb = kt + b * DQ * L, *vb = v + b * L * DV;
+    const float *ktb = kt + b * DQ * L, *vals = v + b * L * DV;
     float qrow[QB][DQ];
     memcpy(qrow, q + (b * L + i0) * DQ, sizeof qrow);
     /* 1. each row's maximum, so that exp never overflows */
@@ -140,18 +169,41 @@ int attention_forward(const float *q, const float *kt, const float *v, float *ou
       for (int i = 0; i < QB; i++) {
         vf e = vexp(s[i] - m[i]);
         zv[i] += e;
-        store(p + (long)i * L + j, e);
+#ifdef BF16_DOT
+        _mm256_storeu_si256((__m256i *)(pb + i * LP + j), (__m256i)_mm512_cvtneps_pbh((__m512)e));
+#else
+        store(p + i * LP + j, e);
+#endif
       }
     }
     /* 3. out = p v / sum, accumulated over the keys in registers */
     vf acc[QB][NV];
     memset(acc, 0, sizeof acc);
+#ifdef BF16_DOT
+    if (paired != b) {
+      for (int j = 0; j < L; j += 2)
+        for (int c = 0; c < NV; c++)
+          _mm512_storeu_si512(vpair + (long)j * DV / 2 + c * W,
+                              (__m512i)pairs(load(vals + (long)j * DV + c * W), load(vals + (long)(j + 1) * DV + c * W)));
+      paired = b;
+    }
+    for (int j = 0; j < L; j += 2) {
+      vb vj[NV];
+      for (int c = 0; c < NV; c++) vj[c] = (vb)_mm512_loadu_si512(vpair + (long)j * DV / 2 + c * W);
+      for (int i = 0; i < QB; i++) {
+        unsigned word;
+        memcpy(&word, pb + i * LP + j, sizeof word);
+        for (int c = 0; c < NV; c++) acc[i][c] = dot2(acc[i][c], broadcast_pair(word), vj[c]);
+      }
+    }
+#else
     for (int j = 0; j < L; j++) {
       vf vj[NV];
-      for (int c = 0; c < NV; c++) vj[c] = load(vb + (long)j * DV + c * W);
+      for (int c = 0; c < NV; c++) vj[c] = load(vals + (long)j * DV + c * W);
       for (int i = 0; i < QB; i++)
-        for (int c = 0; c < NV; c++) acc[i][c] += p[(long)i * L + j] * vj[c];
+        for (int c = 0; c < NV; c++) acc[i][c] += p[i * LP + j] * vj[c];
     }
+#endif
     for (int i = 0; i < QB; i++) {
       float z = hsum(zv[i]), row[DV];
       for (int c = 0; c < NV; c++) store(row + c * W, acc[i][c] * (1.f / z));
@@ -159,7 +211,12 @@ int attention_forward(const float *q, const float *kt, const float *v, float *ou
       lse[b * L + i0 + i] = m[i] + logf(z);
     }
   }
+#ifdef BF16_DOT
+  free(pb);
+  free(vpair);
+#else
   free(p);
+#endif
   return 0;
 }
 
@@ -230,18 +287,6 @@ void attention_backward(const float *q, const float *kt, const float *vt, const 
    p and dout are rounded to bf16 (to nearest even); the scores, exp, lse and the q/k gradients stay
    float32. */
 
-typedef __m512bh vb; /* 16 pairs of bf16 */
-
-/* rows a and b (16 floats each) as 16 pairs (a[m], b[m]), rounded to nearest even */
-static inline vb pairs(vf a, vf b) {
-  const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
-                                         6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-  return (vb)_mm512_permutexvar_epi16(order, (__m512i)_mm512_cvtne2ps_pbh((__m512)b, (__m512)a));
-}
-
-static inline vb broadcast_pair(unsigned word) { return (vb)_mm512_set1_epi32((int)word); }
-
-static inline vf dot2(vf acc, vb a, vb b) { return (vf)_mm512_dpbf16_ps((__m512)acc, a, b); }
 
 void attention_backward(const float *q, const float *kt, const float *vt, const float *lse, const float *dout,
                         const float *delta, float *dq, float *dkt, float *dvt, int L, long b0, long b1) {

@@ -194,11 +194,12 @@ def test_the_portable_kernel_without_avx512_is_as_exact(monkeypatch, tmp_path):
         attention_module._library.cache_clear()
 
 
-def test_under_cpu_bf16_autocast_the_float32_kernel_computes_attention():
+def test_under_cpu_bf16_autocast_the_float32_kernel_computes_attention(monkeypatch):
+    monkeypatch.setattr(attention_module, "_bf16_dot", lambda q, v: False)  # a CPU without AVX-512 BF16
     # bf16 training (--precision bf16) hands bf16 q, k, v to the 64x64 layer: the exact float32 kernel
     # takes them (faster than PyTorch's bf16 kernel), so on bf16-representable inputs the output equals
     # the float32 path's bit for bit; PyTorch's bf16 kernel would be off by about 1e-2. The gradients
-    # are bf16, and on CPUs with AVX-512 BF16 computed from bf16 products (the test below).
+    # are bf16. On CPUs with AVX-512 BF16 the kernel takes bf16 products instead (the test below).
     q, k, v, grad = (t.bfloat16().float() for t in _inputs(2, 1024, 4, 32))
     expected, expected_grads = _ours(q, k, v, grad)
     with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -211,20 +212,19 @@ def test_under_cpu_bf16_autocast_the_float32_kernel_computes_attention():
 
 @pytest.mark.skipif("avx512_bf16" not in cpu_flags(), reason="no AVX-512 BF16 on this CPU")
 @pytest.mark.parametrize(("dq", "dv"), [(4, 32), (8, 64)])
-def test_under_bf16_autocast_the_backward_uses_bf16_dot_products_within_bf16_rounding(dq, dv):
-    # the -DBF16_DOT build: dp and dv from bf16-rounded p and dout, float32 sums. Its gradients differ
-    # from the float32 kernel's (so it ran) and stay within bf16 rounding of float64.
+def test_under_bf16_autocast_the_kernel_uses_bf16_dot_products_within_bf16_rounding(dq, dv):
+    # the -DBF16_DOT build: p v, dp and dv from bf16-rounded operands, float32 sums. Its output and
+    # gradients differ from the float32 kernel's (so it ran) and stay within bf16 rounding of float64.
     q, k, v, grad = _inputs(2, 1024, dq, dv, seed=3)
     assert attention_module._library(dq, dv, bf16_dot=True) is not None
-    exact = _ours(q, k, v, grad)[1]
+    exact = _ours(q, k, v, grad)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert attention_module._bf16_dot(q, v)
-        out, grads = _ours(q, k, v, grad)  # float32 inputs: only the kernel rounds
-    _, ref_grads = _reference(q, k, v, grad)
-    for got, fp32, ref in zip(grads, exact, ref_grads, strict=True):
+        ours = _ours(q, k, v, grad)  # float32 inputs: only the kernel rounds
+    ref_out, ref_grads = _reference(q, k, v, grad)
+    for got, fp32, ref in zip((ours[0], *ours[1]), (exact[0], *exact[1]), (ref_out, *ref_grads), strict=True):
         assert not torch.equal(got, fp32)
         _assert_close_relative(got, ref, 2e-2)
-    _assert_close_relative(out, _reference(q, k, v, grad)[0], 1e-5)  # the forward stays float32
 
 
 def test_float32_training_never_takes_the_bf16_backward():
