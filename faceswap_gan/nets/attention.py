@@ -9,7 +9,8 @@ Under CPU bf16 autocast the kernel runs too, on q, k and v in float32; on CPUs w
 then multiplies p and v (and their gradients) in bf16 dot products (``_bf16_dot``). Below 1024 positions on CPU it is
 two matmuls and a softmax; everywhere else (GPUs, bf16 tensors, no compiler, shapes the kernel does not
 take) ``scaled_dot_product_attention`` on padded q and k.
-``FACESWAP_GAN_ATTENTION=torch`` switches the kernel off.
+``FACESWAP_GAN_ATTENTION=torch`` switches the kernel off; ``=fp32`` keeps it float32 under autocast (to
+measure what the bf16 products gain on a CPU).
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def _bf16_dot(q: torch.Tensor, v: torch.Tensor) -> bool:
     lane per instruction. Autocast already rounds every convolution's inputs to bf16, so this asks
     nothing of the model that bf16 training does not; float32 training never takes it."""
     return (
-        torch.is_autocast_enabled("cpu")
+        os.environ.get("FACESWAP_GAN_ATTENTION") != "fp32"
+        and torch.is_autocast_enabled("cpu")
         and torch.get_autocast_dtype("cpu") == torch.bfloat16
         and "avx512_bf16" in cpu_flags()
         and _library(q.shape[2], v.shape[2], bf16_dot=True) is not None

@@ -227,6 +227,9 @@ def test_under_bf16_autocast_the_kernel_uses_bf16_dot_products_within_bf16_round
         _assert_close_relative(got, ref, 2e-2)
 
 
-def test_float32_training_never_takes_the_bf16_backward():
+def test_float32_training_never_takes_the_bf16_products(monkeypatch):
     q, k, v, _ = _inputs(1, 1024, 4, 32)
     assert not attention_module._bf16_dot(q, v)
+    monkeypatch.setenv("FACESWAP_GAN_ATTENTION", "fp32")  # nor bf16 training when asked to measure it
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not attention_module._bf16_dot(q, v)
