@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import platform
 import signal
@@ -194,12 +193,11 @@ def cpu_flags() -> frozenset[str]:
     return frozenset(line.split(":", 1)[1].split()) if ":" in line else frozenset()
 
 
-@functools.cache  # read once: the attention asks for the flags at every call under autocast
-def _cpuinfo() -> tuple[str, ...]:
+def _cpuinfo() -> list[str]:
     try:
-        return tuple(Path("/proc/cpuinfo").read_text().splitlines())
+        return Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        return ()
+        return []
 
 
 def teardown_runtime(runtime: Runtime) -> None:
