@@ -220,23 +220,40 @@ int attention_forward(const float *q, const float *kt, const float *v, float *ou
   return 0;
 }
 
-#ifndef BF16_DOT
 /* Backward for images [b0, b1). dout [B][DV][L] is the output's gradient and delta [B][L] the row sums
-   of dout * out. Writes dq [B][L][DQ], dkt [B][DQ][L], dvt [B][DV][L] (overwritten, not accumulated). */
+   of dout * out. Writes dq [B][L][DQ], dkt [B][DQ][L], dvt [B][DV][L] (overwritten, not accumulated).
+   In the -DBF16_DOT build the two products as wide as the values (dp = dout v^T and dv = p^T dout, 84 %
+   of the work at 64x64) are AVX-512 BF16 dot products of p and dout rounded to bf16 (to nearest even):
+   two multiply-adds per float32 lane per instruction, float32 sums; 55 against 71 ms for 8 images at
+   64x64 on the two cores of the Zen 5 EPYC. Used only under bf16 autocast (--precision), where the
+   convolutions around it already round their inputs to bf16. */
 void attention_backward(const float *q, const float *kt, const float *vt, const float *lse, const float *dout,
                         const float *delta, float *dq, float *dkt, float *dvt, int L, long b0, long b1) {
   /* Every block of query rows reads all DV rows of v and accumulates all DV rows of dv. L floats apart
      (L a power of two) those rows all fall into one L1 set and evict each other: copies padded by a
-     cache line per row do not (the backward of 8 images at 64x64 on one Zen 5 core: 142 -> 122 ms). */
+     cache line per row do not (the float32 backward of 8 images at 64x64 on one Zen 5 core: 142 -> 122
+     ms). */
   const long LP = L + W;
-  float *vp = malloc(sizeof(float) * 2 * DV * LP), *dvp = vp + DV * LP;
-  if (vp == NULL) abort(); /* 1 MB at 64x64: the caller's tensors took far more */
+#ifdef BF16_DOT
+  unsigned *vp = malloc(sizeof(unsigned) * (DV / 2) * LP); /* word (c2, j): (v[j][2 c2], v[j][2 c2 + 1]) */
+#else
+  float *vp = malloc(sizeof(float) * DV * LP); /* v, transposed: row c is v[.][c] */
+#endif
+  float *dvp = malloc(sizeof(float) * DV * LP); /* dv, transposed, accumulated */
+  if (vp == NULL || dvp == NULL) abort(); /* 1 MB at 64x64: the caller's tensors took far more */
   for (long b = b0; b < b1; b++) {
-    const float *ktb = kt + b * DQ * L, *vtb = vp;
-    float *dktb = dkt + b * DQ * L, *dvtb = dvp;
-    for (int c = 0; c < DV; c++) memcpy(vp + c * LP, vt + (b * DV + c) * L, sizeof(float) * L);
+    const float *ktb = kt + b * DQ * L, *vtb = vt + b * DV * L;
+    float *dktb = dkt + b * DQ * L;
+#ifdef BF16_DOT
+    for (int c2 = 0; c2 < DV / 2; c2++)
+      for (int j = 0; j < L; j += W)
+        _mm512_storeu_si512(vp + c2 * LP + j,
+                            (__m512i)pairs(load(vtb + (long)(2 * c2) * L + j), load(vtb + (long)(2 * c2 + 1) * L + j)));
+#else
+    for (int c = 0; c < DV; c++) memcpy(vp + c * LP, vtb + (long)c * L, sizeof(float) * L);
+#endif
     memset(dktb, 0, sizeof(float) * DQ * L);
-    memset(dvtb, 0, sizeof(float) * DV * LP);
+    memset(dvp, 0, sizeof(float) * DV * LP);
     for (int i0 = 0; i0 < L; i0 += QBB) {
       float qrow[QBB][DQ], go[QBB][DV], lrow[QBB], drow[QBB];
       memcpy(qrow, q + (b * L + i0) * DQ, sizeof qrow);
@@ -244,23 +261,54 @@ void attention_backward(const float *q, const float *kt, const float *vt, const 
         for (int c = 0; c < DV; c++) go[i][c] = dout[(b * DV + c) * L + i0 + i];
       memcpy(lrow, lse + b * L + i0, sizeof lrow);
       memcpy(drow, delta + b * L + i0, sizeof drow);
+#ifdef BF16_DOT
+      /* dout as pairs along the value width (for dp) and along the rows (for dv) */
+      unsigned go_c[QBB][DV / 2] __attribute__((aligned(64)));
+      unsigned go_r[QBB / 2][DV] __attribute__((aligned(64)));
+      for (int i = 0; i < QBB; i++)
+        for (int c = 0; c < DV; c += 2 * W) { /* consecutive bf16 are (c, c + 1) pairs */
+          vb even = (vb)_mm512_cvtne2ps_pbh((__m512)load(&go[i][c + W]), (__m512)load(&go[i][c]));
+          _mm512_store_si512(&go_c[i][c / 2], (__m512i)even);
+        }
+      for (int i = 0; i < QBB; i += 2)
+        for (int c = 0; c < DV; c += W)
+          _mm512_store_si512(&go_r[i / 2][c], (__m512i)pairs(load(&go[i][c]), load(&go[i + 1][c])));
+#endif
       vf gq[QBB][DQ];
       memset(gq, 0, sizeof gq);
       for (int j = 0; j < L; j += W) {
         vf s[QBB], dp[QBB];
         scores(QBB, &qrow[0][0], ktb, L, j, s);
         for (int i = 0; i < QBB; i++) s[i] = vexp(s[i] - lrow[i]), dp[i] = splat(0.f); /* s is now p */
-        /* dv and dk sum over the block's rows: two partial sums (even and odd rows) halve the chain of
-           dependent FMAs, whose latency bounded the loop (16 deep: backward 128 -> 121 ms at 64x64) */
+        /* dv[c][j] += sum over rows of dout[i][c] p[i][j] and dp[i][j] = sum over c of dout[i][c] v[j][c].
+           dv sums over the block's rows: two partial sums (even and odd rows) halve the chain of
+           dependent multiply-adds, whose latency bounded the loop (16 deep: backward 128 -> 121 ms). */
+#ifdef BF16_DOT
+        vb pp[QBB / 2];
+        for (int i = 0; i < QBB; i += 2) pp[i / 2] = pairs(s[i], s[i + 1]);
         for (int c = 0; c < DV; c++) {
-          vf vc = load(vtb + c * LP + j);
-          vf gv = load(dvtb + c * LP + j), gw = splat(0.f);
+          vf gv = load(dvp + c * LP + j), gw = splat(0.f);
+          for (int i2 = 0; i2 < QBB / 2; i2 += 2) {
+            gv = dot2(gv, broadcast_pair(go_r[i2][c]), pp[i2]);
+            gw = dot2(gw, broadcast_pair(go_r[i2 + 1][c]), pp[i2 + 1]);
+          }
+          store(dvp + c * LP + j, gv + gw);
+        }
+        for (int c2 = 0; c2 < DV / 2; c2++) {
+          vb vc = (vb)_mm512_loadu_si512(vp + c2 * LP + j);
+          for (int i = 0; i < QBB; i++) dp[i] = dot2(dp[i], broadcast_pair(go_c[i][c2]), vc);
+        }
+#else
+        for (int c = 0; c < DV; c++) {
+          vf vc = load(vp + c * LP + j);
+          vf gv = load(dvp + c * LP + j), gw = splat(0.f);
           for (int i = 0; i < QBB; i += 2) {
             dp[i] += go[i][c] * vc, gv += go[i][c] * s[i];
             dp[i + 1] += go[i + 1][c] * vc, gw += go[i + 1][c] * s[i + 1];
           }
-          store(dvtb + c * LP + j, gv + gw);
+          store(dvp + c * LP + j, gv + gw);
         }
+#endif
         for (int i = 0; i < QBB; i++) dp[i] = s[i] * (dp[i] - drow[i]); /* dp is now d(scores) */
         for (int c = 0; c < DQ; c++) {
           vf kc = load(ktb + (long)c * L + j);
@@ -278,95 +326,8 @@ void attention_backward(const float *q, const float *kt, const float *vt, const 
     for (int c = 0; c < DV; c++) memcpy(dvt + (b * DV + c) * L, dvp + c * LP, sizeof(float) * L);
   }
   free(vp);
-}
-#else
-/* Backward for images [b0, b1), as above, with the two products as wide as the values (dp = dout v^T
-   and dv = p^T dout, 84 % of the work at 64x64) done as AVX-512 BF16 dot products: one instruction does
-   two multiply-adds per float32 lane, the sums stay float32. Built with -DBF16_DOT and used only under
-   bf16 autocast (--precision), where the convolutions around it already round their inputs to bf16.
-   p and dout are rounded to bf16 (to nearest even); the scores, exp, lse and the q/k gradients stay
-   float32. */
-
-
-void attention_backward(const float *q, const float *kt, const float *vt, const float *lse, const float *dout,
-                        const float *delta, float *dq, float *dkt, float *dvt, int L, long b0, long b1) {
-  /* Rows of the value width are read (v) and accumulated (dv) at every block of query rows. L floats
-     apart they all fall into one L1 set (L a power of two): padded by a cache line they do not. */
-  const long LP = L + W;
-  unsigned *vp = malloc(sizeof(unsigned) * (DV / 2) * LP); /* word (c2, j): (v[j][2 c2], v[j][2 c2 + 1]) */
-  float *dvp = malloc(sizeof(float) * DV * LP);            /* dv, accumulated */
-  if (vp == NULL || dvp == NULL) abort(); /* 768 KB at 64x64: the caller's tensors took far more */
-  for (long b = b0; b < b1; b++) {
-    const float *ktb = kt + b * DQ * L, *vtb = vt + b * DV * L;
-    float *dktb = dkt + b * DQ * L, *dvtb = dvt + b * DV * L;
-    for (int c2 = 0; c2 < DV / 2; c2++)
-      for (int j = 0; j < L; j += W)
-        _mm512_storeu_si512(vp + c2 * LP + j,
-                            (__m512i)pairs(load(vtb + (long)(2 * c2) * L + j), load(vtb + (long)(2 * c2 + 1) * L + j)));
-    memset(dktb, 0, sizeof(float) * DQ * L);
-    memset(dvp, 0, sizeof(float) * DV * LP);
-    for (int i0 = 0; i0 < L; i0 += QBB) {
-      float qrow[QBB][DQ], go[QBB][DV], lrow[QBB], drow[QBB];
-      memcpy(qrow, q + (b * L + i0) * DQ, sizeof qrow);
-      for (int i = 0; i < QBB; i++)
-        for (int c = 0; c < DV; c++) go[i][c] = dout[(b * DV + c) * L + i0 + i];
-      memcpy(lrow, lse + b * L + i0, sizeof lrow);
-      memcpy(drow, delta + b * L + i0, sizeof drow);
-      /* dout as pairs along the value width (for dp) and along the rows (for dv) */
-      unsigned go_c[QBB][DV / 2] __attribute__((aligned(64)));
-      unsigned go_r[QBB / 2][DV] __attribute__((aligned(64)));
-      for (int i = 0; i < QBB; i++)
-        for (int c = 0; c < DV; c += 2 * W) {
-          vb even = (vb)_mm512_cvtne2ps_pbh((__m512)load(&go[i][c + W]), (__m512)load(&go[i][c]));
-          _mm512_store_si512(&go_c[i][c / 2], (__m512i)even); /* consecutive bf16 are (c, c + 1) pairs */
-        }
-      for (int i = 0; i < QBB; i += 2)
-        for (int c = 0; c < DV; c += W)
-          _mm512_store_si512(&go_r[i / 2][c], (__m512i)pairs(load(&go[i][c]), load(&go[i + 1][c])));
-      vf gq[QBB][DQ];
-      memset(gq, 0, sizeof gq);
-      for (int j = 0; j < L; j += W) {
-        vf s[QBB], dp[QBB];
-        scores(QBB, &qrow[0][0], ktb, L, j, s);
-        vb pp[QBB / 2];
-        for (int i = 0; i < QBB; i++) s[i] = vexp(s[i] - lrow[i]); /* s is now p */
-        for (int i = 0; i < QBB; i += 2) pp[i / 2] = pairs(s[i], s[i + 1]);
-        /* dv[c][j] += sum over rows of dout[i][c] p[i][j]: two partial sums halve the dependent chain */
-        for (int c = 0; c < DV; c++) {
-          vf gv = load(dvp + c * LP + j), gw = splat(0.f);
-          for (int i2 = 0; i2 < QBB / 2; i2 += 2) {
-            gv = dot2(gv, broadcast_pair(go_r[i2][c]), pp[i2]);
-            gw = dot2(gw, broadcast_pair(go_r[i2 + 1][c]), pp[i2 + 1]);
-          }
-          store(dvp + c * LP + j, gv + gw);
-        }
-        /* dp[i][j] = sum over the value width of dout[i][c] v[j][c] */
-        for (int i = 0; i < QBB; i++) dp[i] = splat(0.f);
-        for (int c2 = 0; c2 < DV / 2; c2++) {
-          vb vc = (vb)_mm512_loadu_si512(vp + c2 * LP + j);
-          for (int i = 0; i < QBB; i++) dp[i] = dot2(dp[i], broadcast_pair(go_c[i][c2]), vc);
-        }
-        for (int i = 0; i < QBB; i++) dp[i] = s[i] * (dp[i] - drow[i]); /* dp is now d(scores) */
-        for (int c = 0; c < DQ; c++) {
-          vf kc = load(ktb + (long)c * L + j);
-          vf gk = load(dktb + (long)c * L + j), gl = splat(0.f);
-          for (int i = 0; i < QBB; i += 2) {
-            gq[i][c] += dp[i] * kc, gk += qrow[i][c] * dp[i];
-            gq[i + 1][c] += dp[i + 1] * kc, gl += qrow[i + 1][c] * dp[i + 1];
-          }
-          store(dktb + (long)c * L + j, gk + gl);
-        }
-      }
-      for (int i = 0; i < QBB; i++)
-        for (int c = 0; c < DQ; c++) dq[(b * L + i0 + i) * DQ + c] = hsum(gq[i][c]);
-    }
-    for (int c = 0; c < DV; c++) memcpy(dvtb + (long)c * L, dvp + c * LP, sizeof(float) * L);
-  }
-  free(vp);
   free(dvp);
 }
-
-#endif
 
 #ifdef _OPENMP
 #include <omp.h>
