@@ -1,4 +1,4 @@
-"""SAGAN attention, softmax(q k^T) v with no scaling, on the fastest exact path available.
+"""SAGAN attention, softmax(q k^T) v with no scaling, on the fastest path available (exact in float32).
 
 ``attention(q, k, v)`` takes queries and keys (B, L, DQ) and values (B, L, DV), float, and returns
 (B, L, DV). On CPU, in float32, it runs our C kernel (``attention_kernel.c``), which keeps q.k at its
@@ -6,9 +6,9 @@ real width DQ = C/8; PyTorch's fused kernel needs DQ == DV and so does up to twi
 zero-padded queries and keys. The kernel is compiled with the system's C compiler on first use
 (``$CC``, else ``cc``; a fraction of a second per shape) and cached, verified, by ``kernel_cache.py``.
 Under CPU bf16 autocast the kernel runs too, on q, k and v in float32; on CPUs with AVX-512 BF16 it
-then multiplies p and v (and their gradients) in bf16 dot products (``_bf16_dot``). Below 1024 positions on CPU it is
-two matmuls and a softmax; everywhere else (GPUs, bf16 tensors, no compiler, shapes the kernel does not
-take) ``scaled_dot_product_attention`` on padded q and k.
+then multiplies p and v (and their gradients) in bf16 dot products (``_bf16_dot``). Below 1024
+positions on CPU it is two matmuls and a softmax; everywhere else (GPUs, bf16 tensors, no compiler,
+shapes the kernel does not take) ``scaled_dot_product_attention`` on padded q and k.
 ``FACESWAP_GAN_ATTENTION=torch`` switches the kernel off; ``=fp32`` keeps it float32 under autocast (to
 measure what the bf16 products gain on a CPU).
 """
@@ -41,9 +41,9 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
     """softmax(q k^T) v for q, k (B, L, DQ) and v (B, L, DV); returns (B, L, DV)."""
     if _kernel_applies(q, v):
         if torch.is_autocast_enabled("cpu"):
-            # bf16 training on CPU (--precision): the exact float32 kernel is still the faster path; PyTorch's
-            # bf16 kernel on padded q and k made a training step 1.40 s instead of 0.99-1.18 on the Xeon of
-            # 2026-12-02 (README, Speed)
+            # bf16 training on CPU (--precision): our kernel is still the faster path (float32, or with bf16
+            # dot products where the CPU has them); PyTorch's bf16 kernel on padded q and k made a training
+            # step 1.40 s instead of 0.99-1.18 on the Xeon of 2026-12-02 (README, Speed)
             bf16_dot = _bf16_dot(q, v)  # asked while autocast is on
             with torch.autocast("cpu", enabled=False):
                 return torch.ops.faceswap_gan.attention(q.float(), k.float(), v.float(), bf16_dot)[0]
@@ -101,8 +101,8 @@ def _kernel_applies(q: torch.Tensor, v: torch.Tensor) -> bool:
 def _library(dq: int, dv: int, bf16_dot: bool = False) -> ctypes.CDLL | None:
     """The kernel for widths (dq, dv), compiled once per machine, with OpenMP where the compiler has it;
     None (after one warning, where a compiler exists but fails) when it cannot be built or loaded here.
-    ``bf16_dot``: the variant whose backward uses AVX-512 BF16 (None, silently, where that does not build:
-    the float32 kernel is used)."""
+    ``bf16_dot``: the variant whose value-width products use AVX-512 BF16 (None, silently, where that does
+    not build: the float32 kernel is used)."""
     compiler = shutil.which(os.environ.get("CC", "cc"))
     if compiler is None:
         return None
