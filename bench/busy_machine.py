@@ -39,7 +39,7 @@ def _child() -> None:
     from faceswap_gan.nets.model import FaceSwapModel
     from faceswap_gan.runtime import setup_runtime
 
-    runtime = setup_runtime("cpu", "auto")  # train's default precision: bf16 on CPUs with AMX
+    runtime = setup_runtime("cpu", "auto")  # train's default precision: bf16 on CPUs with AMX or AVX-512 BF16
     if os.environ.get("ADAPT"):
         from faceswap_gan.runtime import adapt_threads
 

@@ -152,7 +152,8 @@ BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})  # CPUs whose bf16 dot produ
 
 def resolve_precision(precision: str, device: torch.device) -> bool:
     """True when training on ``device`` computes in bf16 (autocast: convolutions and matrix products in
-    bf16, the weights, the optimiser, the losses and our attention kernel in float32).
+    bf16, the weights, the optimiser and the losses in float32; our attention kernel in float32, with
+    bf16 dot products for its widest products on CPUs with AVX-512 BF16: nets/attention.py).
 
     ``auto`` takes bf16 where the hardware multiplies it natively and it measured faster: GPUs that
     support it, and CPUs with bf16 dot products, AMX tiles (``amx_bf16``) or AVX-512 BF16

@@ -34,6 +34,9 @@
 #if defined(BF16_DOT) && !(defined(__AVX512BF16__) && defined(__AVX512BW__))
 #error "BF16_DOT needs AVX-512 BF16 (avx512_bf16) and BW"
 #endif
+#if defined(BF16_DOT) && DV % 32
+#error "BF16_DOT needs DV, a multiple of 32: dout's pairs along the value width are converted 32 at a time"
+#endif
 
 #define W 16                                 /* floats per vector */
 #define NV (DV / W)                          /* vectors per value row */

@@ -227,6 +227,17 @@ def test_under_bf16_autocast_the_kernel_uses_bf16_dot_products_within_bf16_round
         _assert_close_relative(got, ref, 2e-2)
 
 
+@pytest.mark.skipif("avx512_bf16" not in cpu_flags(), reason="no AVX-512 BF16 on this CPU")
+def test_values_16_wide_keep_the_float32_kernel_under_bf16_autocast():
+    # the bf16 build converts dout 32 values at a time, so it refuses DV = 16 at compile time
+    q, k, v, grad = _inputs(1, 1024, 2, 16)
+    assert attention_module._library(2, 16, bf16_dot=True) is None
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert not attention_module._bf16_dot(q, v)
+        ours = _ours(q, k, v, grad)
+    assert torch.equal(ours[0], _ours(q, k, v, grad)[0])
+
+
 def test_float32_training_never_takes_the_bf16_products(monkeypatch):
     q, k, v, _ = _inputs(1, 1024, 4, 32)
     assert not attention_module._bf16_dot(q, v)
