@@ -14,6 +14,7 @@ the perceptual loss on the 2-core development machine (84 GFLOP/s, 39 % of its ~
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -58,7 +59,10 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--device", default="auto")
     parser.add_argument(
-        "--precisions", default="fp32,bf16", help="comma-separated --precision values, measured step by step in turn"
+        "--precisions",
+        default="fp32,bf16",
+        help="comma-separated --precision values, measured step by step in turn; bf16-fp32-attention is bf16 "
+        "with our attention kernel kept float32 (FACESWAP_GAN_ATTENTION=fp32), to see what its bf16 build gains",
     )
     parser.add_argument(
         "--layouts",
@@ -97,9 +101,11 @@ def main() -> None:
                 # the bench's device at each precision and layout, not a new setup_runtime, which would
                 # flush denormals again (--keep-denormals)
                 kind = {"channels_last": Runtime, "contiguous": _ChannelFirstRuntime}[layout]
-                bf16 = resolve_precision(precision, runtime.device)
+                bf16 = resolve_precision(precision.removesuffix("-fp32-attention"), runtime.device)
                 variant_runtime = kind(runtime.device, runtime.rank, runtime.world_size, bf16)
-                variants[(layout, precision, use_pl)] = _Variant(model_config, config, variant_runtime, use_pl, batches)
+                variants[(layout, precision, use_pl)] = _Variant(
+                    model_config, config, variant_runtime, use_pl, batches, precision.endswith("-fp32-attention")
+                )
     for i in range(args.iterations + 1):
         for variant in variants.values():
             variant.step(i)
@@ -122,7 +128,9 @@ class _ChannelFirstRuntime(Runtime):
 class _Variant:
     """One configuration's model, optimisers and step times."""
 
-    def __init__(self, model_config, config, runtime: Runtime, use_pl: bool, batches) -> None:
+    def __init__(
+        self, model_config, config, runtime: Runtime, use_pl: bool, batches, fp32_attention: bool = False
+    ) -> None:
         self.runtime = runtime
         model = self.runtime.place(FaceSwapModel(model_config))
         perceptual = self.runtime.place(load_perceptual("dlib")) if use_pl else None
@@ -132,9 +140,12 @@ class _Variant:
             model, model.generator, model.discriminators, perceptual, self.runtime, config, LossWeights()
         )
         self.batches, self.seconds, self.flops = batches, [], 0
+        self.fp32_attention = fp32_attention
 
     def step(self, i: int) -> None:
         """Step ``i``; the first (i = 0) builds kernels and caches and is counted in FLOPs, not timed."""
+        # read by nets/attention.py at every call, so setting it around this variant's step alone is enough
+        os.environ["FACESWAP_GAN_ATTENTION"] = "fp32" if self.fp32_attention else "auto"
         sync = torch.cuda.synchronize if self.runtime.device.type == "cuda" else lambda: None
         run = lambda: training_step(  # noqa: E731
             self.parts, self.opt_g, self.opt_d, self.batches[2 * i], self.batches[2 * i + 1], 0.3, self.phase
