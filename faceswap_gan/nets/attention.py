@@ -178,25 +178,26 @@ def _run(lib: ctypes.CDLL, name: str, args: list, tasks: int) -> list:
 def _attention_op(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bf16_dot: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(out (B, L, DV), lse (B, L)): lse is log(sum(exp(q k^T))) per row, kept for the backward. out is
-    the transpose of a (B, DV, L) tensor: the caller's next step is a (B, C, H, W) feature map.
-    ``bf16_dot``: p v in bf16 dot products, here and in the backward (``_bf16_dot``)."""
+    """(out (B, L, DV), lse (B, L)): lse is log2(sum(exp(q k^T))) per row (base 2, as the kernel
+    exponentiates), kept for the backward. v, out and their gradients are (B, L, DV) contiguous: the layout
+    of a channels-last (B, C, H, W) feature map, which training uses, so none of them is transposed on the
+    way in or out. ``bf16_dot``: p v in bf16 dot products, here and in the backward (``_bf16_dot``)."""
     batch, length, dq = q.shape
     dv = v.shape[2]
     lib = _library(dq, dv, bf16_dot)
     tensors = [q.contiguous(), k.transpose(1, 2).contiguous(), v.contiguous()]  # q, k^T, v
-    out, lse = q.new_empty(batch, dv, length), q.new_empty(batch, length)
+    out, lse = q.new_empty(batch, length, dv), q.new_empty(batch, length)
     args = [t.data_ptr() for t in (*tensors, out, lse)]
     tasks = batch * length // lib.attention_query_block()  # one task per block of query rows
     statuses = _run(lib, "attention_forward", [*args, length], tasks)
     if any(statuses):
         raise MemoryError("attention: out of memory for the kernel's work buffer")
-    return out.transpose(1, 2), lse
+    return out, lse
 
 
 @_attention_op.register_fake
 def _(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bf16_dot: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    return q.new_empty(q.shape[0], v.shape[2], q.shape[1]).transpose(1, 2), q.new_empty(q.shape[:2])
+    return q.new_empty(q.shape[0], q.shape[1], v.shape[2]), q.new_empty(q.shape[:2])
 
 
 @torch.library.custom_op("faceswap_gan::attention_backward", mutates_args=())
@@ -212,24 +213,20 @@ def _attention_backward_op(
     batch, length, dq = q.shape
     dv = v.shape[2]
     lib = _library(dq, dv, bf16_dot)
-    grad, out = grad.transpose(1, 2).contiguous(), out.transpose(1, 2)  # (B, DV, L), as the kernel reads them
-    delta = (grad * out).sum(1)  # (B, L): the softmax backward's row term
-    tensors = [q.contiguous(), k.transpose(1, 2).contiguous(), v.transpose(1, 2).contiguous(), lse.contiguous()]
-    dq_, dkt, dvt = q.new_empty(batch, length, dq), q.new_empty(batch, dq, length), q.new_empty(batch, dv, length)
-    args = [t.data_ptr() for t in (*tensors, grad, delta, dq_, dkt, dvt)]
+    grad = grad.contiguous()
+    delta = (grad * out).sum(2)  # (B, L): the softmax backward's row term
+    tensors = [q.contiguous(), k.transpose(1, 2).contiguous(), v.contiguous(), lse.contiguous()]
+    dq_, dkt, dv_ = q.new_empty(batch, length, dq), q.new_empty(batch, dq, length), q.new_empty(batch, length, dv)
+    args = [t.data_ptr() for t in (*tensors, grad, delta, dq_, dkt, dv_)]
     _run(lib, "attention_backward", [*args, length], batch)  # one task per image
-    return dq_, dkt.transpose(1, 2), dvt.transpose(1, 2)
+    return dq_, dkt.transpose(1, 2), dv_
 
 
 @_attention_backward_op.register_fake
 def _(q, k, v, out, lse, grad, bf16_dot):
-    # the same layouts as the real op: dk and dv are transposes of (B, D, L) buffers
+    # the same layouts as the real op: dk is the transpose of a (B, DQ, L) buffer
     batch, length, dq = q.shape
-    return (
-        q.new_empty(q.shape),
-        q.new_empty(batch, dq, length).transpose(1, 2),
-        q.new_empty(batch, v.shape[2], length).transpose(1, 2),
-    )
+    return q.new_empty(q.shape), q.new_empty(batch, dq, length).transpose(1, 2), q.new_empty(v.shape)
 
 
 def _setup_context(ctx, inputs, output) -> None:
