@@ -117,6 +117,9 @@ def main() -> None:
               f"{variant.flops / seconds / peak:.0%} of float32 GEMM peak")  # fmt: skip
 
 
+_CALLER_ATTENTION = os.environ.get("FACESWAP_GAN_ATTENTION")
+
+
 class _ChannelFirstRuntime(Runtime):
     """The runtime with plain NCHW tensors, to measure what channels-last memory gains."""
 
@@ -144,8 +147,14 @@ class _Variant:
 
     def step(self, i: int) -> None:
         """Step ``i``; the first (i = 0) builds kernels and caches and is counted in FLOPs, not timed."""
-        # read by nets/attention.py at every call, so setting it around this variant's step alone is enough
-        os.environ["FACESWAP_GAN_ATTENTION"] = "fp32" if self.fp32_attention else "auto"
+        # read by nets/attention.py at every call, so setting it around this variant's step alone is enough;
+        # the other variants run with what the caller's environment says
+        if self.fp32_attention:
+            os.environ["FACESWAP_GAN_ATTENTION"] = "fp32"
+        elif _CALLER_ATTENTION is None:
+            os.environ.pop("FACESWAP_GAN_ATTENTION", None)
+        else:
+            os.environ["FACESWAP_GAN_ATTENTION"] = _CALLER_ATTENTION
         sync = torch.cuda.synchronize if self.runtime.device.type == "cuda" else lambda: None
         run = lambda: training_step(  # noqa: E731
             self.parts, self.opt_g, self.opt_d, self.batches[2 * i], self.batches[2 * i + 1], 0.3, self.phase
