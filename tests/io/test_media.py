@@ -4,7 +4,7 @@ import pytest
 
 from faceswap_gan.errors import StreamBroken, UserError
 from faceswap_gan.io.media import count_source, iter_frames, iter_source, probe_video, read_image, write_image
-from faceswap_gan.io.video import VideoWriter
+from faceswap_gan.io.video import VideoWriter, rgb_to_yuv420
 from tests.conftest import CLIPS, PHOTOS
 
 
@@ -93,3 +93,16 @@ def test_video_writer_publishes_only_a_complete_file(tmp_path):
             writer.write(np.full((48, 64, 3), i * 20, np.uint8))
     info = probe_video(target)
     assert (info.width, info.height, info.frame_count) == (64, 48, 10)
+
+
+@pytest.mark.media
+def test_the_writers_colour_conversion_is_swscales_within_one_level():
+    # the writer converts RGB to YUV 4:2:0 itself (fast); FFmpeg's default conversion is the reference
+    av = pytest.importorskip("av")
+    image = next(iter_frames(CLIPS / "d18.mp4", every=50)).image
+    ours = rgb_to_yuv420(image).astype(int)
+    theirs = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p").to_ndarray().astype(int)
+    assert ours.shape == theirs.shape == (720, 480)
+    luma, chroma = np.abs(ours - theirs)[:480], np.abs(ours - theirs)[480:]
+    assert luma.max() <= 1 and luma.mean() < 0.05  # a limited-range BT.601 luma like FFmpeg's, not full range
+    assert chroma.max() <= 3 and chroma.mean() < 0.25  # the 2x2 subsampling filters differ at a few edges
