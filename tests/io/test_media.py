@@ -96,7 +96,7 @@ def test_video_writer_publishes_only_a_complete_file(tmp_path):
 
 
 @pytest.mark.media
-def test_the_writers_colour_conversion_is_swscales_within_one_level():
+def test_the_writers_colour_conversion_is_swscales_limited_range_bt601():
     # the writer converts RGB to YUV 4:2:0 itself (fast); FFmpeg's default conversion is the reference
     av = pytest.importorskip("av")
     image = next(iter_frames(CLIPS / "d18.mp4", every=50)).image
