@@ -14,7 +14,6 @@ the perceptual loss on the 2-core development machine (84 GFLOP/s, 39 % of its ~
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -27,7 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from faceswap_gan.benchmark import cpu_description
 from faceswap_gan.config import ExtractConfig, LossWeights, ModelConfig, TrainConfig
 from faceswap_gan.extract import prepare_dataset
-from faceswap_gan.nets.attention import kernel_available
+from faceswap_gan.nets.attention import attention_path, kernel_available
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.runtime import Runtime, resolve_precision, setup_runtime
@@ -117,9 +116,6 @@ def main() -> None:
               f"{variant.flops / seconds / peak:.0%} of float32 GEMM peak")  # fmt: skip
 
 
-_CALLER_ATTENTION = os.environ.get("FACESWAP_GAN_ATTENTION")
-
-
 class _ChannelFirstRuntime(Runtime):
     """The runtime with plain NCHW tensors, to measure what channels-last memory gains."""
 
@@ -147,18 +143,15 @@ class _Variant:
 
     def step(self, i: int) -> None:
         """Step ``i``; the first (i = 0) builds kernels and caches and is counted in FLOPs, not timed."""
-        # read by nets/attention.py at every call, so setting it around this variant's step alone is enough;
-        # the other variants run with what the caller's environment says
-        if self.fp32_attention:
-            os.environ["FACESWAP_GAN_ATTENTION"] = "fp32"
-        elif _CALLER_ATTENTION is None:
-            os.environ.pop("FACESWAP_GAN_ATTENTION", None)
-        else:
-            os.environ["FACESWAP_GAN_ATTENTION"] = _CALLER_ATTENTION
         sync = torch.cuda.synchronize if self.runtime.device.type == "cuda" else lambda: None
-        run = lambda: training_step(  # noqa: E731
-            self.parts, self.opt_g, self.opt_d, self.batches[2 * i], self.batches[2 * i + 1], 0.3, self.phase
-        )
+
+        def run() -> None:
+            # the other variants run with what the caller's environment says
+            with attention_path("fp32" if self.fp32_attention else None):
+                training_step(
+                    self.parts, self.opt_g, self.opt_d, self.batches[2 * i], self.batches[2 * i + 1], 0.3, self.phase
+                )
+
         if i == 0:
             # On CPU every attention is counted at its real widths: our kernel (32x32 and 64x64 layers)
             # registers its formula and the smaller layers are plain matmuls (nets/attention.py). On GPU

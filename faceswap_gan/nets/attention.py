@@ -15,6 +15,7 @@ measure what the bf16 products gain on a CPU).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import itertools
@@ -22,6 +23,7 @@ import os
 import shutil
 import threading
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -73,6 +75,22 @@ def _bf16_dot(q: torch.Tensor, v: torch.Tensor) -> bool:
         and torch.get_autocast_dtype("cpu") == torch.bfloat16
         and _library(q.shape[2], v.shape[2], bf16_dot=True) is not None  # builds only where -march=native has it
     )
+
+
+@contextlib.contextmanager
+def attention_path(value: str | None) -> Iterator[None]:
+    """``FACESWAP_GAN_ATTENTION=value`` inside the block (None: as it is), as it was after it. The variable
+    is read at every call, so this switches the path of the calls in the block only."""
+    previous = os.environ.get("FACESWAP_GAN_ATTENTION")
+    if value is not None:
+        os.environ["FACESWAP_GAN_ATTENTION"] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("FACESWAP_GAN_ATTENTION", None)
+        else:
+            os.environ["FACESWAP_GAN_ATTENTION"] = previous
 
 
 def _switched_off() -> bool:

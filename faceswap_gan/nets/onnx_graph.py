@@ -11,15 +11,14 @@ and only DeepFaceLab's AMP models have a second input (``morph_value:0``), which
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import warnings
 
 import numpy as np
 import torch
 from torch import nn
 
+from faceswap_gan.nets.attention import attention_path
 from faceswap_gan.nets.model import FaceSwapModel
 
 INPUT = "in_face:0"
@@ -44,20 +43,6 @@ class DFMGraph(nn.Module):
         return own.alpha.permute(0, 2, 3, 1), face, celeb.alpha.permute(0, 2, 3, 1)
 
 
-@contextlib.contextmanager
-def _plain_attention():
-    """Our attention as two matmuls and a softmax while tracing: the C kernel is no ONNX operator."""
-    previous = os.environ.get("FACESWAP_GAN_ATTENTION")
-    os.environ["FACESWAP_GAN_ATTENTION"] = "math"
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["FACESWAP_GAN_ATTENTION"]
-        else:
-            os.environ["FACESWAP_GAN_ATTENTION"] = previous
-
-
 def onnx_bytes(model: FaceSwapModel, direction: str = "AtoB") -> bytes:
     """The DFM graph of ``model``'s ``direction``, serialised, with every output's shape stated."""
     import onnx
@@ -66,7 +51,8 @@ def onnx_bytes(model: FaceSwapModel, direction: str = "AtoB") -> bytes:
     graph = DFMGraph(model, direction).eval()
     buffer = io.BytesIO()
     axes = {name: {0: "n"} for name in (INPUT, *OUTPUTS)}  # any batch size
-    with _plain_attention(), torch.no_grad(), warnings.catch_warnings():
+    # our attention as two matmuls and a softmax while tracing: the C kernel is no ONNX operator
+    with attention_path("math"), torch.no_grad(), warnings.catch_warnings():
         # The TorchScript exporter is deprecated in favour of torch.export's, which needs onnxscript and
         # does not trace our custom attention op; the graph it writes is the same ONNX. Its notes on
         # constant folding of the BGR flip are harmless.

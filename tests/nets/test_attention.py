@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -244,3 +245,19 @@ def test_float32_training_never_takes_the_bf16_products(monkeypatch):
     monkeypatch.setenv("FACESWAP_GAN_ATTENTION", "fp32")  # nor bf16 training when asked to measure it
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert not attention_module._bf16_dot(q, v)
+
+
+@pytest.mark.parametrize("before", [None, "torch"])
+def test_attention_path_switches_the_calls_inside_the_block_and_restores_the_caller(monkeypatch, before):
+    if before is None:
+        monkeypatch.delenv("FACESWAP_GAN_ATTENTION", raising=False)
+    else:
+        monkeypatch.setenv("FACESWAP_GAN_ATTENTION", before)
+    with attention_module.attention_path("math"):
+        assert os.environ["FACESWAP_GAN_ATTENTION"] == "math"
+    assert os.environ.get("FACESWAP_GAN_ATTENTION") == before
+    with attention_module.attention_path(None):  # None: as the caller has it
+        assert os.environ.get("FACESWAP_GAN_ATTENTION") == before
+    with pytest.raises(RuntimeError), attention_module.attention_path("fp32"):
+        raise RuntimeError
+    assert os.environ.get("FACESWAP_GAN_ATTENTION") == before
