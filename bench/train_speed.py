@@ -8,7 +8,7 @@ For reference, the original Keras code needs about 2.1 s per iteration for this 
 the perceptual loss on the 2-core development machine (84 GFLOP/s, 39 % of its ~215 GFLOP/s GEMM).
 
     .venv/bin/python bench/train_speed.py [--iterations 6] [--device cpu|cuda] [--precisions fp32,bf16]
-        [--layouts channels_last,contiguous]
+        [--layouts channels_last,contiguous] [--compile off,on]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from faceswap_gan.nets.attention import attention_path, kernel_available
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.runtime import Runtime, resolve_precision, setup_runtime
+from faceswap_gan.training.compiled import compile_parts
 from faceswap_gan.training.data import FaceSet
 from faceswap_gan.training.schedule import LossPhase
 from faceswap_gan.training.step import TrainParts, face_samples, make_optimisers, training_step
@@ -69,9 +70,18 @@ def main() -> None:
         help="comma-separated memory layouts of model and batches: channels_last (what training uses), contiguous",
     )
     parser.add_argument(
+        "--compile",
+        default="off",
+        help="comma-separated: off (eager), on (generator and discriminators through torch.compile, as training's "
+        "--compile; compiling is not timed, the steps after it are)",
+    )
+    parser.add_argument(
         "--keep-denormals", action="store_true", help="measure without flushing denormals (what it costs this CPU)"
     )
     args = parser.parse_args()
+    if "on" in args.compile.split(",") and "-fp32-attention" in args.precisions:
+        # the attention path is a constant of a compiled graph, and the variants would share one graph
+        parser.error("--compile on measures the attention path training takes: leave out bf16-fp32-attention")
     runtime = setup_runtime(args.device)
     if args.keep_denormals:  # before PyTorch starts its threads, which copy this thread's setting
         torch.set_flush_denormal(False)
@@ -96,21 +106,26 @@ def main() -> None:
     variants = {}
     for layout in args.layouts.split(","):
         for precision in args.precisions.split(","):
-            for use_pl in (False, True):
-                # the bench's device at each precision and layout, not a new setup_runtime, which would
-                # flush denormals again (--keep-denormals)
-                kind = {"channels_last": Runtime, "contiguous": _ChannelFirstRuntime}[layout]
-                bf16 = resolve_precision(precision.removesuffix("-fp32-attention"), runtime.device)
-                variant_runtime = kind(runtime.device, runtime.rank, runtime.world_size, bf16)
-                variants[(layout, precision, use_pl)] = _Variant(
-                    model_config, config, variant_runtime, use_pl, batches, precision.endswith("-fp32-attention")
-                )
+            for compiled in args.compile.split(","):
+                for use_pl in (False, True):
+                    # the bench's device at each precision and layout, not a new setup_runtime, which would
+                    # flush denormals again (--keep-denormals)
+                    kind = {"channels_last": Runtime, "contiguous": _ChannelFirstRuntime}[layout]
+                    bf16 = resolve_precision(precision.removesuffix("-fp32-attention"), runtime.device)
+                    variant_runtime = kind(runtime.device, runtime.rank, runtime.world_size, bf16)
+                    variants[(layout, precision, compiled, use_pl)] = _Variant(
+                        model_config, config, variant_runtime, use_pl, batches, precision.endswith("-fp32-attention"),
+                        compiled == "on",
+                    )  # fmt: skip
     for i in range(args.iterations + 1):
         for variant in variants.values():
             variant.step(i)
-    for (layout, precision, use_pl), variant in variants.items():
+    for (layout, precision, compiled, use_pl), variant in variants.items():
         seconds = statistics.median(variant.seconds)
-        label = f"{layout}, {precision}, " + ("with perceptual loss (dlib)" if use_pl else "without perceptual loss   ")
+        variant.flops = variant.flops or variants.get((layout, precision, "off", use_pl), variant).flops
+        label = f"{layout}, {precision}, {'compiled' if compiled == 'on' else 'eager'}, " + (
+            "with perceptual loss (dlib)" if use_pl else "without perceptual loss   "
+        )
         print(f"{label}: {seconds:.3f} s/iteration, {16 / seconds:.1f} images/s, "
               f"{variant.flops / 1e9:.0f} GFLOP/iteration, {variant.flops / seconds / 1e9:.0f} GFLOP/s = "
               f"{variant.flops / seconds / peak:.0%} of float32 GEMM peak")  # fmt: skip
@@ -128,7 +143,14 @@ class _Variant:
     """One configuration's model, optimisers and step times."""
 
     def __init__(
-        self, model_config, config, runtime: Runtime, use_pl: bool, batches, fp32_attention: bool = False
+        self,
+        model_config,
+        config,
+        runtime: Runtime,
+        use_pl: bool,
+        batches,
+        fp32_attention: bool = False,
+        compiled: bool = False,
     ) -> None:
         self.runtime = runtime
         model = self.runtime.place(FaceSwapModel(model_config))
@@ -140,6 +162,9 @@ class _Variant:
         )
         self.batches, self.seconds, self.flops = batches, [], 0
         self.fp32_attention = fp32_attention
+        if compiled:  # compiled now, untimed; the FLOPs are its eager twin's
+            self.parts, _ = compile_parts(self.parts, [batches[:2]], self.phase, announce=False)
+        self.compiled = compiled
 
     def step(self, i: int) -> None:
         """Step ``i``; the first (i = 0) builds kernels and caches and is counted in FLOPs, not timed."""
@@ -152,6 +177,9 @@ class _Variant:
                     self.parts, self.opt_g, self.opt_d, self.batches[2 * i], self.batches[2 * i + 1], 0.3, self.phase
                 )
 
+        if i == 0 and self.compiled:  # FlopCounterMode does not see into compiled graphs
+            run()
+            return
         if i == 0:
             # On CPU every attention is counted at its real widths: our kernel (32x32 and 64x64 layers)
             # registers its formula and the smaller layers are plain matmuls (nets/attention.py). On GPU

@@ -32,6 +32,7 @@ from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.runtime import Runtime, cpu_flags, cpu_name, setup_runtime
 from faceswap_gan.sample_clips import sample_photo
+from faceswap_gan.training.compiled import compile_parts, wants_compile
 from faceswap_gan.training.schedule import LossPhase, loss_schedule
 from faceswap_gan.training.step import TrainParts, make_optimisers, training_step
 
@@ -44,7 +45,7 @@ class BenchmarkReport:
     """What ``faceswap-gan benchmark --json`` prints (version 1)."""
 
     version: int = 1
-    machine: dict = field(default_factory=dict)  # cpu, cores, flags, torch, device, training_precision
+    machine: dict = field(default_factory=dict)  # cpu, cores, flags, torch, device, training_precision, _compiled
     train: dict = field(default_factory=dict)  # seconds per iteration by configuration
     eta_18000_hours: float = 0.0  # the original's 18,000 iterations with its loss schedule, in hours
     convert: dict = field(default_factory=dict)  # frames/s by resolution, whole run with start-up
@@ -54,7 +55,8 @@ class BenchmarkReport:
         m, t = self.machine, self.train
         lines = [
             f"machine   {m['cpu']}, {m['cores']} cores, flags: {' '.join(m['flags']) or 'none of note'}",
-            f"          torch {m['torch']} on {m['device']}, training in {m['training_precision']}",
+            f"          torch {m['torch']} on {m['device']}, training in {m['training_precision']}"
+            + (", compiled" if m.get("training_compiled") else ""),
             f"train     64 px lite, batch 8: {1 / t['64_lite']:.2f} it/s ({t['64_lite']:.2f} s/it); "
             f"with the perceptual loss {1 / t['64_lite_pl']:.2f} it/s",
             f"          128 px lite, batch 8: {1 / t['128_lite']:.2f} it/s ({t['128_lite']:.2f} s/it)",
@@ -70,16 +72,20 @@ class BenchmarkReport:
         return asdict(self)
 
 
-def run_benchmark(device: str = "auto", quick: bool = False, precision: str = "auto", log=print) -> BenchmarkReport:
+def run_benchmark(
+    device: str = "auto", quick: bool = False, precision: str = "auto", compile: str = "auto", log=print
+) -> BenchmarkReport:
     """Measure; ``log`` receives a line as each part starts. ``quick`` halves the repetitions; ``precision``
-    is training's (``--precision``)."""
+    and ``compile`` are training's (``--precision``, ``--compile``): the steps are timed as a run of the
+    original's 18,000 iterations would take them (compiled, not counting the compiling, where it would be)."""
     runtime = setup_runtime(device, precision)
-    report = BenchmarkReport(machine=_machine(runtime))
+    compiled = wants_compile(compile, runtime, ORIGINAL_ITERATIONS)
+    report = BenchmarkReport(machine=_machine(runtime) | {"training_compiled": compiled})
     steps = 2 if quick else 4
     # 1. Training steps: the default model, with and without the perceptual loss, and at 128 px.
     for name, resolution, use_pl in (("64_lite", 64, False), ("64_lite_pl", 64, True), ("128_lite", 128, False)):
         log(f"training {name.replace('_', ' ')} ...")
-        report.train[name] = _train_seconds(runtime, ModelConfig(resolution), use_pl, steps)
+        report.train[name] = _train_seconds(runtime, ModelConfig(resolution), use_pl, steps, compiled)
     report.eta_18000_hours = run_hours(report.train["64_lite"], report.train["64_lite_pl"], ORIGINAL_ITERATIONS)
     # 2. Conversion and detection on a filmed clip, 720p and 1080p.
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,8 +138,9 @@ def _machine(runtime: Runtime) -> dict:
             "training_precision": "bf16" if runtime.bf16 else "fp32"}  # fmt: skip
 
 
-def _train_seconds(runtime: Runtime, model_config: ModelConfig, use_pl: bool, steps: int) -> float:
-    """Median seconds of a training step (D and G) of batch 8 on random faces, after one warm-up step."""
+def _train_seconds(runtime: Runtime, model_config: ModelConfig, use_pl: bool, steps: int, compiled: bool) -> float:
+    """Median seconds of a training step (D and G) of batch 8 on random faces, after one warm-up step (and
+    after compiling, where ``compiled``)."""
     config = TrainConfig(batch_size=8, device=str(runtime.device.type))
     model = runtime.place(FaceSwapModel(model_config))
     perceptual = runtime.place(load_perceptual("dlib")) if use_pl else None
@@ -147,6 +154,8 @@ def _train_seconds(runtime: Runtime, model_config: ModelConfig, use_pl: bool, st
         faces = torch.rand(2, 8, 3, r, r, generator=generator) * 2 - 1
         return [faces[0], faces[1], torch.rand(8, 1, r, r, generator=generator)]
 
+    if compiled:
+        parts, _ = compile_parts(parts, [(batch(), batch())], phase, announce=False)
     times = []
     for i in range(steps + 1):
         a, b = batch(), batch()

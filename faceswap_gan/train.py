@@ -26,6 +26,7 @@ from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
 from faceswap_gan.runtime import Runtime, deferred_interrupt, running_on
 from faceswap_gan.training.average import WeightAverage
+from faceswap_gan.training.compiled import compile_parts, wants_compile
 from faceswap_gan.training.data import FaceSet, make_loader, preview_faces
 from faceswap_gan.training.held_out import LEVELS, HeldOutJudge, reached
 from faceswap_gan.training.nonfinite import NonFiniteGuard
@@ -102,6 +103,8 @@ def train_model(
         samples = face_samples(faces_a, faces_b, model_config, config)
         loader = make_loader(samples, config.batch_size, start, stop - 1, _workers(config), runtime.rank,
                              runtime.world_size)  # fmt: skip
+        if wants_compile(config.compile, runtime, stop - start):
+            parts, loader = compile_parts(parts, loader, phase_at(phases, start), announce=progress)
         preview = [preview_faces(f, model_config.resolution).to(runtime.device) for f in (faces_a, faces_b)]
         ckpt, guard = latest_checkpoint(run_dir), NonFiniteGuard(latest_checkpoint(run_dir), average)
         judge = None

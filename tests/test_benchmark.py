@@ -24,6 +24,7 @@ def test_the_report_reads_as_a_table():
             "torch": "2.13",
             "device": "cpu",
             "training_precision": "bf16",
+            "training_compiled": True,
         },
         train={"64_lite": 0.5, "64_lite_pl": 0.625, "128_lite": 2.0},
         eta_18000_hours=2.9,
@@ -31,14 +32,15 @@ def test_the_report_reads_as_a_table():
         detect={"720p_full": 20.0, "720p_downscaled": 80.0},
     )
     text = report.describe()
-    assert "Some CPU, 2 cores, flags: avx2 avx512_bf16" in text and "on cpu, training in bf16" in text
+    assert "Some CPU, 2 cores, flags: avx2 avx512_bf16" in text and "on cpu, training in bf16, compiled" in text
     assert "2.00 it/s (0.50 s/it)" in text and "1.60 it/s" in text and "about 2.9 h" in text
     assert "1080p: 18.5 frames/s" in text and "20.0 frames/s (80.0 downscaled)" in text
 
 
 @pytest.mark.slow
 def test_benchmark_through_the_cli_measures_everything_it_names(capsys):
-    code, out, err = run_cli(capsys, "benchmark", "--quick", "--json")
+    # --compile off: the minutes of compiling belong to tests/training/test_compiled.py
+    code, out, err = run_cli(capsys, "benchmark", "--quick", "--json", "--compile", "off")
     assert code == 0, err
     report = json.loads(out)
     assert report["version"] == 1 and report["machine"]["cores"] >= 1
@@ -46,6 +48,7 @@ def test_benchmark_through_the_cli_measures_everything_it_names(capsys):
     assert report["machine"]["training_precision"] == (
         "bf16" if resolve_precision("auto", torch.device("cpu")) else "fp32"
     )
+    assert report["machine"]["training_compiled"] is False
     assert set(report["train"]) == {"64_lite", "64_lite_pl", "128_lite"} and min(report["train"].values()) > 0
     assert set(report["convert"]) == {"720p", "1080p"} and min(report["convert"].values()) > 0
     assert report["detect"]["720p_full"] > 0 and report["eta_18000_hours"] > 0

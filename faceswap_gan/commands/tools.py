@@ -56,22 +56,23 @@ def demo(out_dir: Path, src, dst, iterations, quiet: bool) -> None:
     epilog="""
 \b
 Examples:
-  faceswap-gan benchmark                  # about two minutes on a 2-core CPU
+  faceswap-gan benchmark                  # about two minutes on a 2-core CPU (two more compiling, once)
   faceswap-gan benchmark --quick --json   # half the repetitions, figures as JSON
   faceswap-gan benchmark --device cuda
 """
 )
 @click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="Where to measure.")
 @option_for(TrainConfig, "precision", default="auto", show_default=True)
+@option_for(TrainConfig, "compile", default="auto", show_default=True)
 @click.option("--quick", is_flag=True, help="Half the repetitions: faster, noisier.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (schema: BenchmarkReport).")
 @heavy
-def benchmark(device: str, precision: str, quick: bool, as_json: bool) -> None:
+def benchmark(device: str, precision: str, compile: str, quick: bool, as_json: bool) -> None:
     """How fast training, conversion and detection run here, and how long 18,000 iterations would take."""
 
     from faceswap_gan.benchmark import run_benchmark
 
-    report = run_benchmark(device, quick, precision, log=lambda line: click.echo(line, err=True))
+    report = run_benchmark(device, quick, precision, compile, log=lambda line: click.echo(line, err=True))
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else report.describe())
 
 

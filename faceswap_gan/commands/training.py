@@ -63,6 +63,7 @@ def _training_options(command):
             option_for(TrainConfig, "workers", type=click.IntRange(min=-1)),
             option_for(TrainConfig, "device"),
             option_for(TrainConfig, "precision"),
+            option_for(TrainConfig, "compile"),
             option_for(TrainConfig, "seed", type=int),
             option_for(TrainConfig, "average", type=click.FloatRange(0, 1, max_open=True)),
             click.option("--quiet", is_flag=True, help="No progress bar."),

@@ -50,7 +50,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
             with torch.autocast("cpu", enabled=False):
                 return torch.ops.faceswap_gan.attention(q.float(), k.float(), v.float(), bf16_dot)[0]
         return torch.ops.faceswap_gan.attention(q, k, v, False)[0]
-    if os.environ.get("FACESWAP_GAN_ATTENTION") == "math" or (q.device.type == "cpu" and q.shape[1] < MIN_POSITIONS):
+    if _math_everywhere() or (q.device.type == "cpu" and q.shape[1] < MIN_POSITIONS):
         # a few hundred positions: the (L x L) matrix is small, and two matmuls at the real widths take
         # half the time of the fused kernel on padded queries (16x16 and 8x8 layers, forward + backward)
         return torch.softmax(q @ k.transpose(1, 2), dim=-1) @ v
@@ -61,7 +61,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
 
 def kernel_available() -> bool:
     """True when our CPU kernel compiles here (and is not switched off)."""
-    return not _switched_off() and _library(4, 32) is not None
+    return _kernel_built(4, 32, False)
 
 
 def _bf16_dot(q: torch.Tensor, v: torch.Tensor) -> bool:
@@ -70,10 +70,9 @@ def _bf16_dot(q: torch.Tensor, v: torch.Tensor) -> bool:
     lane per instruction. Autocast already rounds every convolution's inputs to bf16, so this asks
     nothing of the model that bf16 training does not; float32 training never takes it."""
     return (
-        os.environ.get("FACESWAP_GAN_ATTENTION") != "fp32"
-        and torch.is_autocast_enabled("cpu")
+        torch.is_autocast_enabled("cpu")
         and torch.get_autocast_dtype("cpu") == torch.bfloat16
-        and _library(q.shape[2], v.shape[2], bf16_dot=True) is not None  # builds only where -march=native has it
+        and _kernel_built(q.shape[2], v.shape[2], True)  # builds only where -march=native has it
     )
 
 
@@ -107,9 +106,26 @@ def _kernel_applies(q: torch.Tensor, v: torch.Tensor) -> bool:
         and length >= MIN_POSITIONS
         and length % 16 == 0
         and dv % 16 == 0
-        and not _switched_off()
-        and _library(dq, dv) is not None
+        and _kernel_built(dq, dv, False)
     )
+
+
+# torch.compile traces the calls above into its graph. What the two functions below read (the environment,
+# the file system, the C compiler) it cannot trace, and every attention would split the graph there;
+# marked constant, each is asked once, when a graph is traced, and its answer is part of that graph. So a
+# compiled model keeps the path it was compiled with: FACESWAP_GAN_ATTENTION (``attention_path``) switches
+# the path of uncompiled calls only.
+@torch.compiler.assume_constant_result
+def _kernel_built(dq: int, dv: int, bf16_dot: bool) -> bool:
+    """Our kernel (its bf16-dot build where ``bf16_dot``) is switched on and builds here."""
+    if _switched_off() or (bf16_dot and os.environ.get("FACESWAP_GAN_ATTENTION") == "fp32"):
+        return False
+    return _library(dq, dv, bf16_dot) is not None
+
+
+@torch.compiler.assume_constant_result
+def _math_everywhere() -> bool:
+    return os.environ.get("FACESWAP_GAN_ATTENTION") == "math"
 
 
 # ------------------------------------------------------------------------------------------ compiling

@@ -182,13 +182,21 @@ class UpscaleNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[2:]
         y = F.conv2d(
-            F.pad(x, (1, 1, 1, 1), mode="replicate"),
+            _replicate_pad(x),
             _phase_kernels(self.conv.weight),
             self.conv.bias.repeat_interleave(4),
         )
         # y (B, 4F, H+1, W+1): phase (a, b) is channel block 2a+b, read at offset (a, b)
         phases = [y[:, (2 * a + b) :: 4, a : a + height, b : b + width] for a in (0, 1) for b in (0, 1)]
         return self.norm(F.pixel_shuffle(torch.stack(phases, 2).flatten(1, 2), 2))
+
+
+def _replicate_pad(x: torch.Tensor) -> torch.Tensor:
+    """``F.pad(x, (1, 1, 1, 1), mode="replicate")`` of a (B, C, H, W) map, by concatenating its edges: the
+    same values in x's memory format. Under torch.compile PyTorch's replication-pad backward of a
+    channels-last map fails its own stride check (torch 2.13); this backward is a plain sum of slices."""
+    x = torch.cat([x[:, :, :1], x, x[:, :, -1:]], 2)
+    return torch.cat([x[:, :, :, :1], x, x[:, :, :, -1:]], 3)
 
 
 def _phase_kernels(weight: torch.Tensor) -> torch.Tensor:

@@ -22,7 +22,9 @@ L2_DECAY = 2e-4  # Adam's coupled weight decay 2e-4 is the gradient of the origi
 @dataclass(frozen=True)
 class TrainParts:
     """What every step uses: the model, its (possibly distributed) generator and discriminators, the
-    perceptual network, where it runs, and the settings."""
+    perceptual network, where it runs, and the settings. ``disc_g``: the discriminators as the G step
+    calls them, never wrapped for DDP (frozen there: no gradients to synchronise); None: the model's own.
+    ``training/compiled.py`` sets it to the compiled ones."""
 
     model: FaceSwapModel
     gen: torch.nn.Module
@@ -31,6 +33,7 @@ class TrainParts:
     runtime: Runtime
     config: TrainConfig
     weights: LossWeights
+    disc_g: torch.nn.Module | None = None
 
 
 def training_step(
@@ -57,10 +60,11 @@ def training_step(
         opt_d.zero_grad(set_to_none=True)
         d_total.backward()
         opt_d.step()
-    # G step through the frozen discriminators (their unwrapped module: no gradient sync needed).
+    # G step through the frozen discriminators.
     model.discriminators.requires_grad_(False)
+    disc_g = model.discriminators if parts.disc_g is None else parts.disc_g
     with runtime.autocast():
-        g = generator_loss(model.discriminators, a, b, lam, config.gan, parts.weights, phase, parts.perceptual)
+        g = generator_loss(disc_g, a, b, lam, config.gan, parts.weights, phase, parts.perceptual)
         if config.cycle_loss:
             g["cycle"] = cycle_loss(model.generator, a, b)
     model.discriminators.requires_grad_(True)
