@@ -31,26 +31,29 @@ SETTINGS = {
 
 
 def _child() -> None:
-    from faceswap_gan.benchmark import _film, _train_seconds
+    from faceswap_gan.benchmark import ORIGINAL_ITERATIONS, _film, _train_seconds
     from faceswap_gan.config import ModelConfig
     from faceswap_gan.convert import convert_video
     from faceswap_gan.converter import ConverterConfig
     from faceswap_gan.io.checkpoint import save_checkpoint
     from faceswap_gan.nets.model import FaceSwapModel
     from faceswap_gan.runtime import setup_runtime
+    from faceswap_gan.training.compiled import wants_compile
 
     runtime = setup_runtime("cpu", "auto")  # train's default precision: bf16 on CPUs with AMX or AVX-512 BF16
     if os.environ.get("ADAPT"):
         from faceswap_gan.runtime import adapt_threads
 
         adapt_threads()
-    train = _train_seconds(runtime, ModelConfig(), False, 4)
+    # compiled where a long training run would be (--compile auto): compiling is not timed
+    compiled = wants_compile("auto", runtime, ORIGINAL_ITERATIONS)
+    train = _train_seconds(runtime, ModelConfig(), False, 4, compiled)
     with tempfile.TemporaryDirectory() as tmp:
         save_checkpoint(Path(tmp) / "m.pt", **FaceSwapModel(ModelConfig(), seed=0).state())
         clip = _film(Path(tmp) / "clip.mp4", 1280, 720, 150)
         config = ConverterConfig(image_shape=None, output_type="single")
         summary = convert_video(clip, Path(tmp) / "m.pt", Path(tmp) / "out.mp4", config, progress=False)
-    print(json.dumps({"train_s": train, "convert_fps": summary.frames / summary.seconds}))
+    print(json.dumps({"train_s": train, "convert_fps": summary.frames / summary.seconds, "compiled": compiled}))
 
 
 def _measure(env: dict) -> dict:
@@ -85,7 +88,8 @@ def main() -> None:
             hog.kill()
             hog.wait()
         print(
-            f"{name:26s} train {quiet['train_s']:.3f} -> {busy['train_s']:.3f} s/it "
+            f"{name:26s} train{' (compiled)' if quiet['compiled'] else ''} {quiet['train_s']:.3f} -> "
+            f"{busy['train_s']:.3f} s/it "
             f"(x{busy['train_s'] / quiet['train_s']:.2f}); convert {quiet['convert_fps']:.1f} -> "
             f"{busy['convert_fps']:.1f} frames/s (x{quiet['convert_fps'] / busy['convert_fps']:.2f})",
             flush=True,
