@@ -134,6 +134,32 @@ static inline __attribute__((always_inline)) void scores(int rows, const float *
   }
 }
 
+#ifdef BF16_DOT
+typedef unsigned short pelem; /* the forward's probabilities: bf16, the operand of the p v dot products */
+#define P_ARG pb, LP
+static inline void put(pelem *p, vf e) { _mm256_storeu_si256((__m256i *)p, (__m256i)_mm512_cvtneps_pbh((__m512)e)); }
+#else
+typedef float pelem;
+#define P_ARG p, LP
+static inline void put(pelem *p, vf e) { store(p, e); }
+#endif
+
+/* The forward's pass over the keys of QB query rows: p = 2^(s log2(e) - m) into p (rows LP apart), and
+   its row sums, as vectors, into zv. */
+static inline __attribute__((always_inline)) void exponentiate(const float *qrow, const float *kt, int L,
+                                                               const float *m, vf *zv, pelem *p, long LP) {
+  vf s[QB];
+  for (int i = 0; i < QB; i++) zv[i] = splat(0.f);
+  for (int j = 0; j < L; j += W) {
+    scores(QB, qrow, kt, L, j, s);
+    for (int i = 0; i < QB; i++) {
+      vf e = vexp2(s[i] * LOG2E - m[i]); /* exp(s - max): a multiply-add and 2^x */
+      zv[i] += e;
+      put(p + i * LP + j, e);
+    }
+  }
+}
+
 /* Query rows per forward task: the caller splits B * L / QB tasks. */
 int attention_query_block(void) { return QB; }
 
@@ -157,33 +183,51 @@ int attention_forward(const float *q, const float *kt, const float *v, float *ou
   if (p == NULL) return -1;
 #endif
   int nblk = L / QB;
+  long bounded = -1; /* the image whose kmax and kmin these are */
+  float kmax[DQ], kmin[DQ];
   for (long t = t0; t < t1; t++) {
     long b = t / nblk;
     int i0 = (int)(t % nblk) * QB;
     const float *ktb = kt + b * DQ * L, *vals = v + b * L * DV;
     float qrow[QB][DQ];
     memcpy(qrow, q + (b * L + i0) * DQ, sizeof qrow);
-    /* 1. each row's maximum, so that exp never overflows */
-    vf s[QB], mv[QB], zv[QB];
-    for (int i = 0; i < QB; i++) mv[i] = splat(-INFINITY), zv[i] = splat(0.f);
-    for (int j = 0; j < L; j += W) {
-      scores(QB, &qrow[0][0], ktb, L, j, s);
-      for (int i = 0; i < QB; i++) mv[i] = vmax(s[i], mv[i]);
-    }
-    float m[QB]; /* in base 2: the row's maximum times log2(e) */
-    for (int i = 0; i < QB; i++) m[i] = hmax(mv[i]) * LOG2E;
-    /* 2. unnormalised probabilities and their sums */
-    for (int j = 0; j < L; j += W) {
-      scores(QB, &qrow[0][0], ktb, L, j, s);
-      for (int i = 0; i < QB; i++) {
-        vf e = vexp2(s[i] * LOG2E - m[i]); /* exp(s - max): a multiply-add and 2^x */
-        zv[i] += e;
-#ifdef BF16_DOT
-        _mm256_storeu_si256((__m256i *)(pb + i * LP + j), (__m256i)_mm512_cvtneps_pbh((__m512)e));
-#else
-        store(p + i * LP + j, e);
-#endif
+    /* 1. a bound on each row's maximum, so that exp never overflows: q.k <= sum over c of q[c] times
+       k's largest (q[c] >= 0) or smallest (q[c] < 0) value in channel c, over all keys of the image. */
+    if (bounded != b) {
+      for (int c = 0; c < DQ; c++) {
+        vf hi = splat(-INFINITY), lo = splat(INFINITY);
+        for (int j = 0; j < L; j += W) {
+          vf k = load(ktb + (long)c * L + j);
+          hi = vmax(hi, k), lo = -vmax(-lo, -k);
+        }
+        kmax[c] = hmax(hi), kmin[c] = -hmax(-lo);
       }
+      bounded = b;
+    }
+    float m[QB]; /* in base 2: the bound times log2(e) */
+    for (int i = 0; i < QB; i++) {
+      float bound = 0.f;
+      for (int c = 0; c < DQ; c++) bound += qrow[i][c] * (qrow[i][c] >= 0.f ? kmax[c] : kmin[c]);
+      m[i] = bound * LOG2E;
+    }
+    /* 2. unnormalised probabilities and their sums */
+    vf zv[QB];
+    float z[QB];
+    exponentiate(&qrow[0][0], ktb, L, m, zv, P_ARG);
+    int loose = 0;
+    for (int i = 0; i < QB; i++) loose |= (z[i] = hsum(zv[i])) < 0x1p-60f;
+    if (loose) {
+      /* The bound passed a row's maximum by more than 60 (base 2): its small terms would flush to zero.
+         Rare (q and k far from aligned); then the exact maxima, and the same pass again. */
+      vf s[QB], mv[QB];
+      for (int i = 0; i < QB; i++) mv[i] = splat(-INFINITY);
+      for (int j = 0; j < L; j += W) {
+        scores(QB, &qrow[0][0], ktb, L, j, s);
+        for (int i = 0; i < QB; i++) mv[i] = vmax(s[i], mv[i]);
+      }
+      for (int i = 0; i < QB; i++) m[i] = hmax(mv[i]) * LOG2E;
+      exponentiate(&qrow[0][0], ktb, L, m, zv, P_ARG);
+      for (int i = 0; i < QB; i++) z[i] = hsum(zv[i]);
     }
     /* 3. out = p v / sum, accumulated over the keys in registers */
     vf acc[QB][NV];
@@ -214,9 +258,8 @@ int attention_forward(const float *q, const float *kt, const float *v, float *ou
     }
 #endif
     for (int i = 0; i < QB; i++) {
-      float z = hsum(zv[i]);
-      for (int c = 0; c < NV; c++) store(out + (b * L + i0 + i) * DV + c * W, acc[i][c] * (1.f / z));
-      lse[b * L + i0 + i] = m[i] + log2f(z);
+      for (int c = 0; c < NV; c++) store(out + (b * L + i0 + i) * DV + c * W, acc[i][c] * (1.f / z[i]));
+      lse[b * L + i0 + i] = m[i] + log2f(z[i]);
     }
   }
 #ifdef BF16_DOT

@@ -66,6 +66,19 @@ def test_forward_and_gradients_equal_float64_softmax_attention(dq, dv, scale):
     _assert_matches_float64(*_inputs(2, 1024, dq, dv, scale), tol=3e-5 if scale > 1 else 5e-6)
 
 
+def test_rows_whose_bound_overshoots_take_their_exact_maximum():
+    # The forward exponentiates against a bound on each row's maximum, q.k <= sum of q[c] * (k's extreme in
+    # channel c). Two keys that each reach one channel's extreme: the bound is 200, the maximum 100, and
+    # exp(s - 200) flushes to zero for every key; such rows must be done again with their exact maximum.
+    q, k, v, grad = _inputs(2, 1024, 4, 32)
+    q[:, :, :] = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    k.zero_()
+    k[:, 3, 0] = k[:, 700, 1] = 100.0
+    out = attention(q, k, v)
+    torch.testing.assert_close(out, ((v[:, 3] + v[:, 700]) / 2)[:, None].expand_as(out), rtol=1e-5, atol=1e-6)
+    _assert_matches_float64(q, k, v, grad, tol=5e-6)
+
+
 def test_kernel_and_pytorch_paths_agree(monkeypatch):
     q, k, v, grad = _inputs(3, 1024, 4, 32)
     ours = _ours(q, k, v, grad)
