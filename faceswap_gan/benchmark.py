@@ -45,7 +45,9 @@ class BenchmarkReport:
     """What ``faceswap-gan benchmark --json`` prints (version 1)."""
 
     version: int = 1
-    machine: dict = field(default_factory=dict)  # cpu, cores, flags, torch, device, training_precision, _compiled
+    machine: dict = field(
+        default_factory=dict
+    )  # cpu, cores, flags, torch, device, training_precision, training_compiled
     train: dict = field(default_factory=dict)  # seconds per iteration by configuration
     eta_18000_hours: float = 0.0  # the original's 18,000 iterations with its loss schedule, in hours
     convert: dict = field(default_factory=dict)  # frames/s by resolution, whole run with start-up

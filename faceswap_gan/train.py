@@ -103,8 +103,6 @@ def train_model(
         samples = face_samples(faces_a, faces_b, model_config, config)
         loader = make_loader(samples, config.batch_size, start, stop - 1, _workers(config), runtime.rank,
                              runtime.world_size)  # fmt: skip
-        if wants_compile(config.compile, runtime, stop - start):
-            parts, loader = compile_parts(parts, loader, phase_at(phases, start), announce=progress)
         preview = [preview_faces(f, model_config.resolution).to(runtime.device) for f in (faces_a, faces_b)]
         ckpt, guard = latest_checkpoint(run_dir), NonFiniteGuard(latest_checkpoint(run_dir), average)
         judge = None
@@ -118,6 +116,9 @@ def train_model(
             reconcile(run_dir, start, log, average.generator.eval(), preview)
             model.train()
         history, last, began, levels = [], {}, time.perf_counter(), {}
+        # Compiling counts in the run's time (and in the time to each quality level): it is the user's wait.
+        if wants_compile(config.compile, runtime, stop - start):
+            parts, loader = compile_parts(parts, loader, phase_at(phases, start), announce=progress)
         # 3. The loop: order and cadence.
         bar = tqdm(
             total=stop - start,
