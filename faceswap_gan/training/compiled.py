@@ -3,8 +3,8 @@
 What it buys: under bf16 autocast on CPU every convolution casts its input to bf16 and its gradient back,
 each cast an operator of its own in eager PyTorch (about 70 ms of a 0.76-s step on the Zen 4 EPYC);
 Inductor fuses them, with the normalisations and activations around them, into a few loops. There,
-in three rounds, a bf16 step of the original's default configuration took 0.605-0.632 s compiled
-against 0.657-0.678 eager (7-8 % less), and in float32 compiling gained nothing (0.912-0.964 against
+in six rounds, a bf16 step of the original's default configuration took 0.605-0.633 s compiled
+against 0.644-0.722 eager (4-12 % less), and in float32 compiling gained nothing (0.912-0.964 against
 0.917-0.976; README, Speed). What it costs: about 75 s of compiling on two cores before the first step
 (Inductor's cache in /tmp makes later runs of the same shapes start in seconds). Hence ``auto``
 compiles on CPU under bf16 for runs of ``AUTO_MIN_ITERATIONS`` or more, where the time is won back,
