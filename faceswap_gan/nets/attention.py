@@ -79,7 +79,8 @@ def _bf16_dot(q: torch.Tensor, v: torch.Tensor) -> bool:
 @contextlib.contextmanager
 def attention_path(value: str | None) -> Iterator[None]:
     """``FACESWAP_GAN_ATTENTION=value`` inside the block (None: as it is), as it was after it. The variable
-    is read at every call, so this switches the path of the calls in the block only."""
+    is read at every uncompiled call, so this switches the path of the calls in the block only; a model
+    compiled with torch.compile keeps the path it was traced with (``_kernel_built``)."""
     previous = os.environ.get("FACESWAP_GAN_ATTENTION")
     if value is not None:
         os.environ["FACESWAP_GAN_ATTENTION"] = value

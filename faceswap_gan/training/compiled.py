@@ -60,10 +60,8 @@ def compile_parts(
     if first is None:
         return parts, batches
     batches = itertools.chain([first], batches)
-    compiled = dataclasses.replace(
-        parts, gen=torch.compile(parts.model.generator), disc=torch.compile(parts.model.discriminators)
-    )
-    compiled = dataclasses.replace(compiled, disc_g=compiled.disc)
+    disc = torch.compile(parts.model.discriminators)  # for the D step and the G step alike
+    compiled = dataclasses.replace(parts, gen=torch.compile(parts.model.generator), disc=disc, disc_g=disc)
     if announce:
         print("compiling the model for this machine (a minute or two; --compile off skips it)", file=sys.stderr)
     buffers = [b.clone() for b in parts.model.buffers()]
