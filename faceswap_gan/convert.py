@@ -42,6 +42,7 @@ from faceswap_gan.io.media import (
     write_image,
 )
 from faceswap_gan.io.video import VideoWriter, check_video_path
+from faceswap_gan.nets.attention import bf16_products
 from faceswap_gan.nets.onnx_graph import OnnxModel
 from faceswap_gan.runtime import setup_runtime
 
@@ -139,7 +140,10 @@ class FramePipeline:
         frames, prepared, owners = located.frames, located.prepared, located.owners
         swapped: list[list] = [[] for _ in frames]
         if prepared:
-            alphas, colours = self.model.swap(np.stack([p.model_input for p in prepared]), self.config.direction.value)
+            with bf16_products(self.config.precision == "auto"):  # ConverterConfig.precision says why
+                alphas, colours = self.model.swap(
+                    np.stack([p.model_input for p in prepared]), self.config.direction.value
+                )
             for p, owner, alpha, colour in zip(prepared, owners, alphas, colours, strict=True):
                 swapped[owner].append(finish(p, alpha, colour, self.config, frames[owner].image.shape))
         images = []

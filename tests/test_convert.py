@@ -273,3 +273,25 @@ def test_failures_are_one_line_and_keep_the_previous_output(model_dir, tmp_path,
         capsys, "convert", blank_video, "--model", model_dir, "--out", out, "--overwrite", "--quiet"
     )
     assert code == 0 and "12 frames, 0 with a face swapped" in stdout
+
+
+@pytest.mark.slow
+@pytest.mark.media
+def test_precision_auto_asks_for_bf16_attention_products_and_moves_colours_by_a_level_at_most(model_dir):
+    from faceswap_gan.nets import attention as attention_module
+    from faceswap_gan.runtime import cpu_flags
+
+    frames = [f for f in iter_frames(CLIPS / "d18.mp4") if f.time < 0.2]
+    images, asked = {}, {}
+    for precision in ("fp32", "auto"):
+        pipeline = FramePipeline(model_dir, ConverterConfig(output_type="single", precision=precision), None)
+        swap, asked[precision] = pipeline.model.swap, []
+        pipeline.model.swap = lambda *a, swap=swap, seen=asked[precision]: (  # noqa: E731
+            seen.append(attention_module._products_asked()) or swap(*a)
+        )
+        images[precision] = np.stack(pipeline.run(frames, ConvertSummary())).astype(int)
+    assert asked == {"fp32": [False], "auto": [True]}
+    difference = np.abs(images["auto"] - images["fp32"])
+    if "avx512_bf16" in cpu_flags() and attention_module.kernel_available():
+        assert difference.max() > 0  # the products ran in bf16
+    assert difference.max() <= 1, difference.max()  # measured: 1, in a few pixels (mean 5e-7)

@@ -72,6 +72,7 @@ blurry, a higher --sharpen (2); if it shows halos or noise, a lower one (0 is th
 @click.option("--end", type=click.FloatRange(min=0), help="Seconds into the video.")
 @option_for(ConverterConfig, "crf", type=click.IntRange(0, 51))
 @option_for(ConverterConfig, "device")
+@option_for(ConverterConfig, "precision")
 @option_for(ConverterConfig, "max_pixels", type=click.IntRange(min=1))
 @option_for(ConverterConfig, "backend")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file (never the input).")

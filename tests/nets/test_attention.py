@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,27 @@ def test_attention_path_switches_the_calls_inside_the_block_and_restores_the_cal
     with pytest.raises(RuntimeError), attention_module.attention_path("fp32"):
         raise RuntimeError
     assert os.environ.get("FACESWAP_GAN_ATTENTION") == before
+
+
+@pytest.mark.skipif("avx512_bf16" not in cpu_flags(), reason="no AVX-512 BF16 on this CPU")
+def test_inside_bf16_products_float32_inference_takes_the_bf16_dot_products():
+    # conversion's model (ConverterConfig.precision auto): float32 q, k and v, the kernel's p v in bf16 dot
+    # products; the output moves by bf16 rounding only, and after the block it is the float32 one again
+    q, k, v, grad = _inputs(2, 1024, 4, 32, seed=5)
+    with torch.inference_mode():
+        exact = attention(q, k, v)
+        with attention_module.bf16_products():
+            assert attention_module._bf16_dot(q, v)
+            rounded = attention(q, k, v)
+        again = attention(q, k, v)
+    assert not torch.equal(rounded, exact) and torch.equal(again, exact)
+    _assert_close_relative(rounded, _reference(q, k, v, grad)[0].detach(), 2e-2)
+
+
+def test_bf16_products_belong_to_the_thread_that_asks_and_false_leaves_them_off():
+    with attention_module.bf16_products(False):
+        assert not attention_module._products_asked()
+    with attention_module.bf16_products(), ThreadPoolExecutor(1) as pool:
+        assert attention_module._products_asked()
+        assert not pool.submit(attention_module._products_asked).result()  # conversion's other workers
+    assert not attention_module._products_asked()
