@@ -208,7 +208,8 @@ def convert_video(
     workers, threads = split_cores(RENDER_WORKERS)
     located = ordered_map(batches(), _carrying(pipeline.locate))
     bar = tqdm(total=max(expected, 0), desc="convert", unit="frame", disable=not progress)
-    with VideoWriter(out_path, info.fps, width + width % 2, height + height % 2, config.crf, audio_rate) as writer:
+    size = (width + width % 2, height + height % 2)
+    with VideoWriter(out_path, info.fps, *size, config.crf, audio_rate, threads=encoder_threads()) as writer:
         for rendered, audio in ordered_map(located, _carrying(pipeline.render), workers, threads):
             for item in audio:
                 writer.write_audio(item)
@@ -249,6 +250,14 @@ def convert_image(
     save_config(pipeline.config, settings_path(out_path))
     summary.seconds = time.perf_counter() - began
     return summary
+
+
+def encoder_threads() -> int:
+    """The H.264 encoder's threads in conversion: on two cores or fewer, one (in the calling thread), as the
+    other stages keep the cores busy and x264's own threads (three and a look-ahead there) only add
+    switching. Zen 4 EPYC, 2026-12-02, 720p, alternating runs: 0.1-1.3 frames/s more in five pairs out of
+    five, 1-3 ms less CPU a frame. Elsewhere x264's own choice (0)."""
+    return 1 if (os.cpu_count() or 1) <= 2 else 0
 
 
 def settings_path(out_path: str | os.PathLike) -> Path:

@@ -69,7 +69,7 @@ class ConverterConfig:
     use_kalman_filter: bool = setting(True, "Kalman filter; off: a moving average with bbox_moving_avg_coef")
     auto_downscale: bool = setting(False, "detect on a reduced copy of frames of 480p and larger (faster)")
     full_detection_every: int = setting(
-        8, "search the whole frame every N frames, only near the last faces between (5x faster); 1: every frame"
+        16, "search the whole frame every N frames, only near the last faces between (faster); 1: every frame"
     )
     bbox_moving_avg_coef: float = setting(0.65, "weight of the previous position in the moving average")
     min_size: int = setting(20, "smallest face side searched for, in pixels of the (downscaled) frame")

@@ -295,3 +295,11 @@ def test_precision_auto_asks_for_bf16_attention_products_and_moves_colours_by_a_
     if "avx512_bf16" in cpu_flags() and attention_module.kernel_available():
         assert difference.max() > 0  # the products ran in bf16
     assert difference.max() <= 1, difference.max()  # measured: 1, in a few pixels (mean 5e-7)
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (16, 0)])
+def test_the_encoder_runs_in_the_calling_thread_on_two_cores(monkeypatch, cores, threads):
+    import faceswap_gan.convert as convert_module
+
+    monkeypatch.setattr(convert_module.os, "cpu_count", lambda: cores)
+    assert convert_module.encoder_threads() == threads

@@ -43,10 +43,11 @@ def rgb_to_yuv420(image: np.ndarray) -> np.ndarray:
 class VideoWriter:
     """H.264 (VP9 for .webm) video with AAC (Opus) sound, published atomically: it writes a new temporary
     file beside ``path``, renamed to ``path`` only by a clean ``close()``; on error the temporary file is
-    removed and whatever was at ``path`` stays as it was. Frames must all have one even size."""
+    removed and whatever was at ``path`` stays as it was. Frames must all have one even size. ``threads``:
+    the H.264 encoder's threads, 0 for its own choice (1 encodes in the calling thread)."""
 
     def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 18,
-                 audio_rate: int | None = None, preset: str = "veryfast") -> None:  # fmt: skip
+                 audio_rate: int | None = None, preset: str = "veryfast", threads: int = 0) -> None:  # fmt: skip
         self.path = Path(path)
         check_video_path(self.path)
         fmt, codec, options, audio_codec = CONTAINERS[self.path.suffix.lower()]
@@ -61,7 +62,7 @@ class VideoWriter:
         self.stream.width, self.stream.height = width, height
         self.stream.pix_fmt = "yuv420p"
         if codec == "libx264":
-            self.stream.options = {"crf": str(crf), "preset": preset}
+            self.stream.options = {"crf": str(crf), "preset": preset, "threads": str(threads)}
         else:  # VP9's constant quality: crf with no bitrate cap; its scale is 0-63
             self.stream.options = {"crf": str(min(63, round(crf * 63 / 51))), "b": "0", **options}
         self.frames = 0
