@@ -60,8 +60,12 @@ def compile_parts(
     if first is None:
         return parts, batches
     batches = itertools.chain([first], batches)
-    disc = torch.compile(parts.model.discriminators)  # for the D step and the G step alike
-    compiled = dataclasses.replace(parts, gen=torch.compile(parts.model.generator), disc=disc, disc_g=disc)
+    # Static shapes: a training run feeds one shape, and a second model of another resolution in the same
+    # process (`faceswap-gan benchmark`: 64 px, then 128) would otherwise be recompiled with symbolic
+    # shapes, which Inductor (torch 2.13) fails to lower in the convolutions' backward.
+    disc = torch.compile(parts.model.discriminators, dynamic=False)  # for the D step and the G step alike
+    gen = torch.compile(parts.model.generator, dynamic=False)
+    compiled = dataclasses.replace(parts, gen=gen, disc=disc, disc_g=disc)
     if announce:
         print("compiling the model for this machine (a minute or two; --compile off skips it)", file=sys.stderr)
     buffers = [b.clone() for b in parts.model.buffers()]

@@ -48,7 +48,10 @@ def _parts(model_config: ModelConfig) -> tuple[TrainParts, list, list]:
 def test_a_failing_compiler_leaves_training_uncompiled_and_the_model_untouched(monkeypatch, capsys):
     parts, batch_a, batch_b = _parts(ModelConfig(64, "lite", "batchnorm", False))  # buffers: running statistics
 
-    def fake_compile(module):  # the generator runs (and updates batch-norm statistics), the discriminators fail
+    asked = []
+
+    def fake_compile(module, **options):  # the generator runs (and updates batch-norm statistics), D fails
+        asked.append(options)
         if module is parts.model.generator:
             return module
 
@@ -62,6 +65,9 @@ def test_a_failing_compiler_leaves_training_uncompiled_and_the_model_untouched(m
     batches = [(batch_a, batch_b), "second"]
     result, rest = compile_parts(parts, batches, PHASE)
     assert result is parts
+    # Static shapes, always: the benchmark's 128-px model after its 64-px one, recompiled with symbolic
+    # shapes, failed to lower in the convolutions' backward (ValueRangeError, torch 2.13; measured).
+    assert asked == [{"dynamic": False}] * 2
     assert list(rest) == batches  # the trial's batch is trained on all the same
     err = capsys.readouterr().err
     assert "warning: compiling the model failed, training uncompiled: InductorError" in err
