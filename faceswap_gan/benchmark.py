@@ -9,7 +9,6 @@ conversion does the same work whatever the weights.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -30,7 +29,7 @@ from faceswap_gan.io.media import iter_frames
 from faceswap_gan.io.video import VideoWriter
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
-from faceswap_gan.runtime import Runtime, cpu_flags, cpu_name, setup_runtime
+from faceswap_gan.runtime import Runtime, cpu_flags, cpu_name, setup_runtime, usable_cores
 from faceswap_gan.sample_clips import sample_photo
 from faceswap_gan.training.compiled import compile_parts, wants_compile
 from faceswap_gan.training.schedule import LossPhase, loss_schedule
@@ -131,7 +130,7 @@ def cpu_description() -> tuple[str, list[str]]:
 
 def _machine(runtime: Runtime) -> dict:
     cpu, flags = cpu_description()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     device = str(runtime.device)
     if runtime.device.type == "cuda":
         device += f" ({torch.cuda.get_device_name(runtime.device)})"

@@ -44,7 +44,7 @@ from faceswap_gan.io.media import (
 from faceswap_gan.io.video import VideoWriter, check_video_path
 from faceswap_gan.nets.attention import bf16_products
 from faceswap_gan.nets.onnx_graph import OnnxModel
-from faceswap_gan.runtime import setup_runtime
+from faceswap_gan.runtime import setup_runtime, usable_cores
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -257,7 +257,7 @@ def encoder_threads() -> int:
     other stages keep the cores busy and x264's own threads (three and a look-ahead there) only add
     switching. Zen 4 EPYC, 2026-12-02, 720p, alternating runs: 0.1-1.3 frames/s more in five pairs out of
     five, 1-3 ms less CPU a frame. Elsewhere x264's own choice (0)."""
-    return 1 if (os.cpu_count() or 1) <= 2 else 0
+    return 1 if usable_cores() <= 2 else 0
 
 
 def settings_path(out_path: str | os.PathLike) -> Path:

@@ -116,12 +116,20 @@ def adapt_threads() -> int | None:
     foreign = foreign_cores()
     if foreign is None:
         return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     threads = max(1, min(torch.get_num_threads(), cores - round(foreign)))
     if threads < torch.get_num_threads():
         warn(f"other processes keep about {foreign:.1f} of {cores} cores busy: computing on {threads} thread(s)")
         torch.set_num_threads(threads)
     return threads
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system has one (a container or
+    ``taskset`` can leave it fewer cores than ``os.cpu_count()`` counts on the machine), else that count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def setup_runtime(requested: str, precision: str = "fp32") -> Runtime:

@@ -24,7 +24,7 @@ from faceswap_gan.io.atomic import atomic_write
 from faceswap_gan.io.layout import AUG_SIDE
 from faceswap_gan.nets.model import FaceSwapModel
 from faceswap_gan.nets.perceptual import load_perceptual
-from faceswap_gan.runtime import Runtime, deferred_interrupt, running_on
+from faceswap_gan.runtime import Runtime, deferred_interrupt, running_on, usable_cores
 from faceswap_gan.training.average import WeightAverage
 from faceswap_gan.training.compiled import compile_parts, wants_compile
 from faceswap_gan.training.data import FaceSet, make_loader, preview_faces
@@ -203,4 +203,4 @@ def _resumed_log(run_dir: Path, state: dict | None) -> list[dict[str, float]]:
 
 
 def _workers(config: TrainConfig) -> int:
-    return max(1, (os.cpu_count() or 2) - 1) if config.workers == -1 else config.workers
+    return max(1, usable_cores() - 1) if config.workers == -1 else config.workers

@@ -301,5 +301,5 @@ def test_precision_auto_asks_for_bf16_attention_products_and_moves_colours_by_a_
 def test_the_encoder_runs_in_the_calling_thread_on_two_cores(monkeypatch, cores, threads):
     import faceswap_gan.convert as convert_module
 
-    monkeypatch.setattr(convert_module.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(convert_module, "usable_cores", lambda: cores)
     assert convert_module.encoder_threads() == threads

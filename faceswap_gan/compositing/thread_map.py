@@ -9,7 +9,6 @@ Torch, OpenCV and the codecs release the GIL in their work, so threads suffice.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,7 +16,7 @@ from typing import TypeVar
 
 import torch
 
-from faceswap_gan.runtime import flush_denormals
+from faceswap_gan.runtime import flush_denormals, usable_cores
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -56,6 +55,6 @@ def _start_worker(torch_threads: int) -> None:
 def split_cores(workers: int) -> tuple[int, int]:
     """(workers, torch threads each) for a stage that should use the machine's cores alone: at most
     ``workers`` workers, and all the cores divided among them."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     workers = max(1, min(workers, cores))
     return workers, max(1, cores // workers)

@@ -8,7 +8,6 @@ continues with exactly the batches an uninterrupted run would have seen.
 
 from __future__ import annotations
 
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 from faceswap_gan.errors import UserError, warn
 from faceswap_gan.io.layout import DataFolder
 from faceswap_gan.io.media import list_images
-from faceswap_gan.runtime import flush_denormals
+from faceswap_gan.runtime import flush_denormals, usable_cores
 from faceswap_gan.training.augment import (
     BASE,
     colour_match,
@@ -69,7 +68,7 @@ class FaceSet:
 def _readable(files: list[Path]) -> list[Path]:
     """The files that decode as images, checked once at start-up (so that training never meets a bad one
     in the middle of an epoch); the others are named in a warning and left out."""
-    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:  # OpenCV decodes without the GIL
+    with ThreadPoolExecutor(usable_cores()) as pool:  # OpenCV decodes without the GIL
         ok = list(pool.map(lambda f: _read(f, cv2.IMREAD_REDUCED_GRAYSCALE_2, resize=False) is not None, files))
     bad = [f for f, good in zip(files, ok, strict=True) if not good]
     if bad:

@@ -8,6 +8,7 @@ import time
 import pytest
 import torch
 
+from faceswap_gan.compositing import thread_map
 from faceswap_gan.compositing.thread_map import ordered_map, split_cores
 
 
@@ -100,9 +101,20 @@ def test_closing_early_stops_the_stages_before_and_restores_torch_threads(three_
 
 
 def test_split_cores_divides_the_cores_among_at_most_the_workers_asked(monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    assert split_cores(4) == (2, 1)
-    monkeypatch.setattr("os.cpu_count", lambda: 16)
-    assert split_cores(4) == (4, 4)
-    monkeypatch.setattr("os.cpu_count", lambda: None)
-    assert split_cores(4) == (1, 1)
+    for cores, expected in ((2, (2, 1)), (16, (4, 4)), (1, (1, 1))):
+        monkeypatch.setattr(thread_map, "usable_cores", lambda cores=cores: cores)
+        assert split_cores(4) == expected
+
+
+def test_usable_cores_are_the_affinity_where_there_is_one_else_the_count(monkeypatch):
+    import os
+
+    from faceswap_gan import runtime
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the machine's, in a container given two of them
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3, 7}, raising=False)
+    assert runtime.usable_cores() == 2
+    monkeypatch.delattr(os, "sched_getaffinity")  # macOS and Windows have none
+    assert runtime.usable_cores() == 64
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert runtime.usable_cores() == 1
