@@ -75,7 +75,9 @@ def main() -> None:
     if args.child:
         _child()
         return
-    print(f"{os.cpu_count()} cores; busy = one process in a busy loop beside ours")
+    from faceswap_gan.benchmark import cpu_line
+
+    print(f"{cpu_line()}; busy = one process in a busy loop beside ours")
     for name, env in SETTINGS.items():
         if args.only and args.only not in name:
             continue

@@ -74,6 +74,7 @@ def main() -> None:
     if args.child:
         return _child(args)
 
+    from faceswap_gan.benchmark import cpu_line
     from faceswap_gan.config import ModelConfig
     from faceswap_gan.io.checkpoint import save_checkpoint
     from faceswap_gan.nets.model import FaceSwapModel
@@ -82,6 +83,7 @@ def main() -> None:
         tmp = Path(tmp)
         model = FaceSwapModel(ModelConfig(64, "lite", "hybrid", True))
         save_checkpoint(tmp / "model.pt", iteration=0, train_config={}, opt_g={}, opt_d={}, **model.state())
+        print(cpu_line())
         print(f"{CLIP.name} 1280x720, 64 px lite model, output {args.output_type}, "
               f"auto-downscaling {'on' if args.auto_downscale else 'off'}, backend {args.backend}")  # fmt: skip
         full = _run(tmp / "model.pt", CLIP, tmp / "a.mp4", None, args)

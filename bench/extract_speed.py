@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from faceswap_gan.benchmark import cpu_line
 from faceswap_gan.config import ExtractConfig
 from faceswap_gan.extract import extract_faces
 from faceswap_gan.faces.detector import DetectorSettings
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=96)
     args = parser.parse_args()
     frames = [f.image for f in iter_frames(CLIP) if f.index < args.frames]
+    print(cpu_line())
     print(f"clip {CLIP.name}: {frames[0].shape[1]}x{frames[0].shape[0]}, {len(frames)} frames, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")  # fmt: skip
     for downscale in (False, True):

@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from faceswap_gan.benchmark import cpu_description
+from faceswap_gan.benchmark import cpu_line
 from faceswap_gan.training.run_folder import RECIPES
 
 CLIPS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "clips"
@@ -105,8 +105,7 @@ def main() -> None:
     parser.add_argument("--display-every", type=int, default=100, help="Iterations between measurements.")
     parser.add_argument("--work", type=Path, default=Path("bench_quality"), help="Data and run folders.")
     args = parser.parse_args()
-    cpu, flags = cpu_description()
-    print(f"CPU: {cpu} (flags that matter: {', '.join(flags) or 'none'}); {args.minutes:g} min per run")
+    print(f"{cpu_line()}; {args.minutes:g} min per run")
     for pair in args.pairs.split(","):
         data = prepare(pair, args.work)
         for name in args.recipes.split(","):

@@ -23,7 +23,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from faceswap_gan.benchmark import cpu_description
+from faceswap_gan.benchmark import cpu_line
 from faceswap_gan.config import ExtractConfig, LossWeights, ModelConfig, TrainConfig
 from faceswap_gan.extract import prepare_dataset
 from faceswap_gan.nets.attention import attention_path, kernel_available
@@ -97,8 +97,7 @@ def main() -> None:
             for ds in datasets
         ]
     peak = gemm_rate(runtime.device)
-    cpu, flags = cpu_description()
-    print(f"{cpu}; {' '.join(flags)}")
+    print(cpu_line())
     print(f"device {runtime.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"float32 GEMM {peak / 1e9:.0f} GFLOP/s; our attention kernel: {kernel_available()}")  # fmt: skip
     # Every variant does one step in turn, so that a machine whose speed drifts (a shared host) slows all

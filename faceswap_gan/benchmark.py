@@ -128,6 +128,12 @@ def cpu_description() -> tuple[str, list[str]]:
     return cpu_name(), [f for f in FLAGS_THAT_MATTER if f in flags]
 
 
+def cpu_line() -> str:
+    """``cpu_description`` and the cores this process may use, as the benches under bench/ print it."""
+    cpu, flags = cpu_description()
+    return f"CPU: {cpu} (flags that matter: {', '.join(flags) or 'none'}), {usable_cores()} cores"
+
+
 def _machine(runtime: Runtime) -> dict:
     cpu, flags = cpu_description()
     cores = usable_cores()
