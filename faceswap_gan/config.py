@@ -235,6 +235,12 @@ class TrainConfig:
     backup_every: int = setting(5000, "iterations between kept checkpoint copies")
     prob_colour_match: float = setting(0.5, "probability of the random colour-match augmentation")
     motion_blur: bool = setting(False, "motion-blur augmentation (recommended for faces from videos)")
+    warp: float = setting(1.0, "strength of the random warp of the inputs (its grid noise, times the original's)")
+    warp_until: int | None = setting(
+        None,
+        "iteration from which inputs are no longer randomly warped (input = target: sharper faces late in a run, "
+        "as DeepFaceLab's random-warp switch); None: warped throughout, as the original",
+    )
     eye_masks: bool = setting(True, "use the eye masks of the data folder (zeros otherwise)")
     part_augmentation: bool = setting(False, "mix in the part-swapped A faces of `augment-parts` (face_src_aug)")
     seed: int = setting(0, "seed of everything random: initialisation, data order, augmentation, mixup")
@@ -281,6 +287,8 @@ class TrainConfig:
         _check(self.display_every >= 1, "display_every", f"must be >= 1, got {self.display_every}")
         _check(self.backup_every >= 1, "backup_every", f"must be >= 1, got {self.backup_every}")
         _check(0 <= self.prob_colour_match <= 1, "prob_colour_match", "must be in [0, 1]")
+        _check(self.warp >= 0, "warp", f"must be >= 0, got {self.warp}")
+        _check(self.warp_until is None or self.warp_until >= 0, "warp_until", f"must be >= 0, got {self.warp_until}")
         _check(self.workers >= -1, "workers", f"must be >= -1, got {self.workers}")
         _check(0 <= self.average < 1, "average", f"must be in [0, 1), got {self.average}")
         _check(

@@ -102,7 +102,7 @@ def train_model(
             load_training_state(state, model, opt_g, opt_d, average)
         samples = face_samples(faces_a, faces_b, model_config, config)
         loader = make_loader(samples, config.batch_size, start, stop - 1, _workers(config), runtime.rank,
-                             runtime.world_size)  # fmt: skip
+                             runtime.world_size, config.warp, config.warp_until)  # fmt: skip
         preview = [preview_faces(f, model_config.resolution).to(runtime.device) for f in (faces_a, faces_b)]
         ckpt, guard = latest_checkpoint(run_dir), NonFiniteGuard(latest_checkpoint(run_dir), average)
         judge = None

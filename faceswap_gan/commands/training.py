@@ -58,6 +58,8 @@ def _training_options(command):
             option_for(TrainConfig, "lr_d", type=click.FloatRange(0, min_open=True)),
             option_for(TrainConfig, "cycle_loss", "--cycle-loss/--no-cycle-loss"),
             option_for(TrainConfig, "motion_blur", "--motion-blur/--no-motion-blur"),
+            option_for(TrainConfig, "warp", type=click.FloatRange(min=0)),
+            option_for(TrainConfig, "warp_until", type=click.IntRange(min=0)),
             option_for(TrainConfig, "display_every", type=click.IntRange(min=1)),
             option_for(TrainConfig, "backup_every", type=click.IntRange(min=1)),
             option_for(TrainConfig, "workers", type=click.IntRange(min=-1)),

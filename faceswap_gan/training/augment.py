@@ -51,17 +51,20 @@ def random_affine(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out[:, ::-1] if rng.random() < 0.5 else out
 
 
-def random_warp(image: np.ndarray, resolution: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def random_warp(
+    image: np.ndarray, resolution: int, rng: np.random.Generator, strength: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """The original's ``random_warp_rev`` on a BASE^2 image -> (warped input, target), both R x R.
 
     A 5x5 grid spanning 128 +- c (c in [78, 97]) gets N(0, s^2) noise (s ~ U(5, 6.2)); the input samples
     the image through that smoothly distorted grid; the target is the same region through the
     similarity (Umeyama) that best maps the noisy grid to a regular one, so input and target show the
-    same face, one locally warped.
+    same face, one locally warped. ``strength`` scales the noise; at 0 the input is the target (the same
+    draws are made, so that the region and the rest of the augmentation do not change with it).
     """
     s = resolution // 64
     c = 78 + rng.integers(0, 20)
-    sigma = rng.uniform(5.0, 6.2)
+    sigma = rng.uniform(5.0, 6.2) * strength
     line = np.linspace(BASE / 2 - c, BASE / 2 + c, 5)
     grid_x = np.broadcast_to(line, (5, 5)) + rng.normal(0, sigma, (5, 5))
     grid_y = np.broadcast_to(line, (5, 5)).T + rng.normal(0, sigma, (5, 5))
@@ -69,12 +72,14 @@ def random_warp(image: np.ndarray, resolution: int, rng: np.random.Generator) ->
     window = slice(8 * s, 72 * s)
     map_x = cv2.resize(grid_x.astype(np.float32), (80 * s, 80 * s))[window, window]
     map_y = cv2.resize(grid_y.astype(np.float32), (80 * s, 80 * s))[window, window]
-    warped = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR).reshape(resolution, resolution, -1)
     regular = np.mgrid[0 : 65 * s : 16 * s, 0 : 65 * s : 16 * s]  # (2, 5, 5): rows, cols
     source = np.stack([grid_x.ravel(), grid_y.ravel()], axis=1)
     target_points = np.stack([regular[1].ravel(), regular[0].ravel()], axis=1)
     matrix = umeyama(source, target_points)[:2]
     target = cv2.warpAffine(image, matrix, (resolution, resolution)).reshape(resolution, resolution, -1)
+    if strength == 0:  # the input is the target itself: even an unwarped grid samples it 1/32 of a cell off
+        return target.copy(), target
+    warped = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR).reshape(resolution, resolution, -1)
     return warped, target
 
 

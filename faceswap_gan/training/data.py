@@ -126,6 +126,11 @@ class FaceSamples(Dataset):
             print(f"warning: {message}", file=sys.stderr)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.sample(index)
+
+    def sample(self, index: int, warp: float = 1.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Sample ``index`` with the random warp at strength ``warp`` (``augment.random_warp``; 0: the input is
+        the target itself, every other draw unchanged)."""
         rng = np.random.default_rng([self.seed, self.side, index, 2])
         n = len(self.faces.faces)
         for attempt in range(n):  # an unreadable file is skipped in favour of the next one
@@ -146,7 +151,7 @@ class FaceSamples(Dataset):
         mask = self._mask(path)
         stack = np.concatenate([face.astype(np.float32), mask[..., None]], axis=2)
         # 3. Random affine + flip, then the random warp into (input, target).
-        warped, target = random_warp(random_affine(stack, rng), self.resolution, rng)
+        warped, target = random_warp(random_affine(stack, rng), self.resolution, rng, warp)
         x, y = warped[..., :3], target[..., :3]
         if self.motion_blur and rng.random() < 0.25:
             kernel = motion_blur_kernel(rng)
@@ -173,16 +178,20 @@ class FaceSamples(Dataset):
 
 
 class _Pairs(Dataset):
-    """Index i -> (person A's sample i, person B's sample i): one worker pool feeds both sides."""
+    """Index i -> (person A's sample i, person B's sample i): one worker pool feeds both sides. The random
+    warp has strength ``warp`` until iteration ``warp_until`` (index // per_iteration; None: throughout), 0 after."""
 
-    def __init__(self, a: FaceSamples, b: FaceSamples) -> None:
+    def __init__(self, a: FaceSamples, b: FaceSamples, per_iteration: int, warp: float, warp_until: int | None) -> None:
         self.a, self.b = a, b
+        self.per_iteration, self.warp, self.warp_until = per_iteration, warp, warp_until
 
     def __len__(self) -> int:
         return sys.maxsize
 
     def __getitem__(self, index: int):
-        return self.a[index], self.b[index]
+        before = self.warp_until is None or index // self.per_iteration < self.warp_until
+        warp = self.warp if before else 0.0
+        return self.a.sample(index, warp), self.b.sample(index, warp)
 
 
 def make_loader(
@@ -193,13 +202,16 @@ def make_loader(
     workers: int,
     rank: int = 0,
     world_size: int = 1,
+    warp: float = 1.0,
+    warp_until: int | None = None,
 ) -> DataLoader:
-    """Batches (A, B) for iterations [first, last]; each rank of a distributed run takes its own slice."""
+    """Batches (A, B) for iterations [first, last]; each rank of a distributed run takes its own slice.
+    The inputs are warped at strength ``warp``, and from iteration ``warp_until`` on (None: never) not at all."""
     per_iteration = batch_size * world_size
     start = first_iteration * per_iteration + rank * batch_size
     sampler = _Strided(start, (last_iteration + 1) * per_iteration, batch_size, per_iteration)
     return DataLoader(
-        _Pairs(*datasets),
+        _Pairs(*datasets, per_iteration, warp, warp_until),
         batch_size=batch_size,
         sampler=sampler,
         num_workers=workers,

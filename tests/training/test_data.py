@@ -104,3 +104,31 @@ def test_loader_ranks_take_disjoint_slices(data_dir):
     assert seen[0] == [12, 13, 16, 17] and seen[1] == [14, 15, 18, 19]
     assert preview_faces(faces, 64).shape == (3, 3, 64, 64)
     assert read_image(data_dir / "face_src" / "f0.png").shape == (256, 256, 3)
+
+
+def test_warp_strength_zero_gives_the_target_itself(face):
+    warped, target = random_warp(face.astype(np.float32), 64, np.random.default_rng(3), strength=0.0)
+    np.testing.assert_array_equal(warped, target)
+    # The draws are the same as with the warp: the crop (its size and place) is the warped one's, up to
+    # the similarity fitted to the noisy grid; a crop elsewhere is much further away.
+    _, warped_target = random_warp(face.astype(np.float32), 64, np.random.default_rng(3))
+    other = cv2.resize(face[:128, :128], (64, 64)).astype(np.float32)
+    assert np.abs(warped_target - target).mean() < 0.25 * np.abs(other - target).mean()
+
+
+def test_loader_stops_warping_from_warp_until(data_dir):
+    faces = FaceSet.from_data_dir(data_dir, "src")
+    dataset = FaceSamples(faces, faces.faces, 64, 0, "src", 0.0)
+
+    def gaps(loader) -> list[float]:  # input against target, person A, per iteration
+        return [float((a[0] - a[1]).abs().mean()) for a, _ in loader]
+
+    batches = list(make_loader([dataset, dataset], 2, 0, 3, 0, warp_until=2))
+    switched = gaps(batches)
+    assert min(switched[:2]) > 0.02 and max(switched[2:]) == 0  # iterations 0, 1 warped; 2, 3 the target
+    # Before the switch the samples are the warped ones of a loader that never stops.
+    always = list(make_loader([dataset, dataset], 2, 0, 1, 0))
+    torch.testing.assert_close(batches[1][0][0], always[1][0][0])
+    # A stronger warp moves each input further from its target.
+    stronger = list(make_loader([dataset, dataset], 2, 0, 1, 0, warp=2.0))
+    assert all(s > 1.3 * a for s, a in zip(gaps(stronger), gaps(always), strict=True))
