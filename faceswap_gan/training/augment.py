@@ -68,10 +68,6 @@ def random_warp(
     line = np.linspace(BASE / 2 - c, BASE / 2 + c, 5)
     grid_x = np.broadcast_to(line, (5, 5)) + rng.normal(0, sigma, (5, 5))
     grid_y = np.broadcast_to(line, (5, 5)).T + rng.normal(0, sigma, (5, 5))
-    # Upsampling the 5x5 grid to 80s^2 and keeping [8s:72s] spans the grid's corners exactly.
-    window = slice(8 * s, 72 * s)
-    map_x = cv2.resize(grid_x.astype(np.float32), (80 * s, 80 * s))[window, window]
-    map_y = cv2.resize(grid_y.astype(np.float32), (80 * s, 80 * s))[window, window]
     regular = np.mgrid[0 : 65 * s : 16 * s, 0 : 65 * s : 16 * s]  # (2, 5, 5): rows, cols
     source = np.stack([grid_x.ravel(), grid_y.ravel()], axis=1)
     target_points = np.stack([regular[1].ravel(), regular[0].ravel()], axis=1)
@@ -79,6 +75,10 @@ def random_warp(
     target = cv2.warpAffine(image, matrix, (resolution, resolution)).reshape(resolution, resolution, -1)
     if strength == 0:  # the input is the target itself: even an unwarped grid samples it 1/32 of a cell off
         return target.copy(), target
+    # Upsampling the 5x5 grid to 80s^2 and keeping [8s:72s] spans the grid's corners exactly.
+    window = slice(8 * s, 72 * s)
+    map_x = cv2.resize(grid_x.astype(np.float32), (80 * s, 80 * s))[window, window]
+    map_y = cv2.resize(grid_y.astype(np.float32), (80 * s, 80 * s))[window, window]
     warped = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR).reshape(resolution, resolution, -1)
     return warped, target
 
