@@ -52,12 +52,15 @@ RECIPES_WITH_PRIOR = ("fast",)
 def resolve_configs(
     run_dir: str | os.PathLike, config_file: str | os.PathLike | None = None, recipe: str | None = None, **options: Any
 ) -> tuple[ModelConfig, TrainConfig, LossWeights]:
-    """The run's settings: ``recipe`` < saved ``config.yaml`` < ``config_file`` < ``options`` (None = not
+    """The run's settings: ``recipe`` (a new run's only) < saved ``config.yaml`` < ``config_file`` < ``options`` (None = not
     given). ``options`` are field names of ModelConfig, TrainConfig or LossWeights."""
-    values: dict[str, dict[str, Any]] = {
-        name: dict(RECIPES[recipe].get(name, {})) if recipe else {} for name in SECTIONS
-    }
     saved = Path(run_dir) / "config.yaml"
+    # A recipe is for a new run only: a saved run keeps what it was started with, including the defaults
+    # of settings added since (its config.yaml lacks them), which a recipe may since have changed.
+    from_recipe = recipe if recipe and not saved.exists() else None
+    values: dict[str, dict[str, Any]] = {
+        name: dict(RECIPES[from_recipe].get(name, {})) if from_recipe else {} for name in SECTIONS
+    }
     for source in [saved if saved.exists() else None, Path(config_file) if config_file else None]:
         if source is not None:
             for section, fields in _read_yaml(source).items():
@@ -69,7 +72,7 @@ def resolve_configs(
         if section is None:
             raise ValueError(f"unknown option {name}")
         values[section][name] = value
-    if recipe in RECIPES_WITH_PRIOR and "prior" not in values["train"]:  # a new run, no prior asked for
+    if from_recipe in RECIPES_WITH_PRIOR and "prior" not in values["train"]:  # a new run, no prior asked for
         values["train"]["prior"] = BUILTIN if ModelConfig(**values["model"]) == BUILTIN_MODEL else None
     try:
         return tuple(cls(**values[name]) for name, cls in SECTIONS.items())  # type: ignore[return-value]

@@ -5,7 +5,7 @@ import pytest
 from faceswap_gan.config import ModelConfig
 from faceswap_gan.io.checkpoint import load_checkpoint
 from faceswap_gan.training.prior import BUILTIN_MODEL, BUILTIN_PATH
-from faceswap_gan.training.run_folder import resolve_configs, write_run_config
+from faceswap_gan.training.run_folder import RECIPES, resolve_configs, write_run_config
 
 
 def test_without_a_recipe_or_with_original_every_setting_is_the_original_default(tmp_path):
@@ -36,6 +36,21 @@ def test_options_a_config_file_and_a_saved_run_win_over_the_recipe(tmp_path):
     write_run_config(run, *resolve_configs(run))
     _, train, losses = resolve_configs(run, recipe="fast")
     assert (train.schedule, train.batch_size, train.prior, losses.w_code) == ("train", 8, None, 0.0)
+
+
+def test_a_saved_run_ignores_the_recipe_even_for_settings_its_config_lacks(tmp_path, monkeypatch):
+    # A run saved before a setting existed (here: warp) resumes with that setting's default, which is
+    # what it trained with, not with whatever the recipe says now.
+    fast = {**RECIPES["fast"], "train": {**RECIPES["fast"]["train"], "warp": 2.0}}
+    monkeypatch.setitem(RECIPES, "fast", fast)
+    assert resolve_configs(tmp_path / "new", recipe="fast")[1].warp == 2.0
+    run = tmp_path / "run"
+    write_run_config(run, *resolve_configs(run, recipe="fast"))
+    saved = run / "config.yaml"
+    lines = saved.read_text().splitlines()
+    saved.write_text("\n".join(line for line in lines if not line.strip().startswith("warp:")) + "\n")
+    _, train, losses = resolve_configs(run, recipe="fast")
+    assert (train.warp, train.batch_size, losses.w_code) == (1.0, 4, 1.0)
 
 
 @pytest.mark.parametrize("recipe", ["original", "fast"])
