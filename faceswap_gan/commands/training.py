@@ -98,8 +98,8 @@ def _training_options(command):
     "--recipe",
     type=click.Choice(["original", "fast"]),
     help="A set of settings for a new run, below --config and the options: original (the 2018 recipe, the "
-    "defaults) or fast (ours: --schedule fast, --batch-size 4, the code discriminator, and --prior builtin for "
-    "the default model). [default: original]",
+    "defaults) or fast (ours: --schedule fast, --batch-size 4, --warp 1.5, the code discriminator, and --prior "
+    "builtin for the default model). [default: original]",
 )
 @heavy
 def train(data_dir: Path, run_dir: Path, config_file, stop_after, resolution, quiet: bool, recipe, **options) -> None:

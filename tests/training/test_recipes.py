@@ -15,12 +15,16 @@ def test_without_a_recipe_or_with_original_every_setting_is_the_original_default
     assert (train.schedule, train.prior, losses.w_code) == ("train", None, 0.0)
 
 
-def test_fast_is_the_fast_schedule_at_batch_4_with_the_code_discriminator_from_the_builtin_prior(tmp_path):
+def test_fast_is_the_fast_schedule_at_batch_4_warp_1_5_with_the_code_discriminator_from_the_builtin_prior(
+    tmp_path,
+):
     _, train, losses = resolve_configs(tmp_path, recipe="fast")
-    assert (train.schedule, train.batch_size, train.prior, losses.w_code) == ("fast", 4, "builtin", 1.0)
+    assert (train.schedule, train.batch_size, train.warp, train.prior, losses.w_code) == (
+        "fast", 4, 1.5, "builtin", 1.0
+    )  # fmt: skip
     # Another model than the prior's starts from scratch; the rest of the recipe holds.
     _, train, losses = resolve_configs(tmp_path, recipe="fast", resolution=128)
-    assert (train.schedule, train.batch_size, train.prior, losses.w_code) == ("fast", 4, None, 1.0)
+    assert (train.schedule, train.batch_size, train.warp, train.prior, losses.w_code) == ("fast", 4, 1.5, None, 1.0)
     _, train, _ = resolve_configs(tmp_path, recipe="fast", batch_size=8)  # an option still wins
     assert train.batch_size == 8
 
