@@ -55,8 +55,8 @@ RECIPES_WITH_PRIOR = ("fast",)
 def resolve_configs(
     run_dir: str | os.PathLike, config_file: str | os.PathLike | None = None, recipe: str | None = None, **options: Any
 ) -> tuple[ModelConfig, TrainConfig, LossWeights]:
-    """The run's settings: ``recipe`` (a new run's only) < saved ``config.yaml`` < ``config_file`` < ``options`` (None = not
-    given). ``options`` are field names of ModelConfig, TrainConfig or LossWeights."""
+    """The run's settings: ``recipe`` (a new run's only) < saved ``config.yaml`` < ``config_file`` < ``options``
+    (None = not given). ``options`` are field names of ModelConfig, TrainConfig or LossWeights."""
     saved = Path(run_dir) / "config.yaml"
     # A recipe is for a new run only: a saved run keeps what it was started with, including the defaults
     # of settings added since (its config.yaml lacks them), which a recipe may since have changed.
