@@ -18,6 +18,7 @@ import click
 from faceswap_gan import __version__
 from faceswap_gan.config import choices, describe, load_config
 from faceswap_gan.errors import UserError, os_error_message
+from faceswap_gan.io.atomic import discard_live_temporaries
 
 
 def heavy(fn):
@@ -87,6 +88,8 @@ def main() -> None:
         _run()
     finally:
         signal.signal(signal.SIGTERM, previous)
+        # An interrupt or error can land between a temporary file's creation and the block that would remove it.
+        discard_live_temporaries()
 
 
 def _run() -> None:

@@ -134,6 +134,27 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(tmp_path, model, noi
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_interrupt_between_the_temporary_files_creation_and_its_writer_leaves_nothing(
+    tmp_path, capsys, monkeypatch, model, noisy_video
+):
+    """SIGTERM the moment the partial file appears can land inside the writer's constructor, before any
+    block that would remove the file: the command line's handler removes it (CI saw one left over)."""
+    import faceswap_gan.io.video as video
+
+    make = video.temporary_path
+
+    def interrupted(path):
+        make(path)  # the file is made, then the signal lands
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(video, "temporary_path", interrupted)
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"an earlier result")
+    code, _, err = run_cli(capsys, "convert", noisy_video, "--model", model, "--out", out, "--overwrite", "--quiet")
+    assert code == 130 and "interrupted" in err, err
+    assert out.read_bytes() == b"an earlier result" and [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
+
+
 @pytest.mark.slow
 def test_sigterm_ends_conversion_like_ctrl_c_and_a_killed_runs_partial_goes_next_time(tmp_path, model, noisy_video):
     out = tmp_path / "out.mp4"

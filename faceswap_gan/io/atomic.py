@@ -7,7 +7,10 @@ staging folder and exchanged with the old one in one step where the system can (
 and several parts of one result are published together or not at all (``publish_all``).
 
 Temporary names carry the writer's process id (``.NAME.PID.XXXXXXXX.partial.EXT``), so that a later run
-removes the ones of a process that was killed (``remove_stale_partials``).
+removes the ones of a process that was killed (``remove_stale_partials``). Every temporary file and staging
+folder is also recorded while it exists, because an interrupt (Ctrl-C, SIGTERM) can land between its creation
+and the block that would remove it: the command line's interrupt handler removes what is left
+(``discard_live_temporaries``).
 """
 
 from __future__ import annotations
@@ -17,34 +20,46 @@ import ctypes
 import errno
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from faceswap_gan.errors import UserError, os_error_message
 
-
-def _umask() -> int:
-    try:  # Linux tells it without changing it (os.umask would, for every thread of the process)
-        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("Umask:"))
-        return int(line.split()[1], 8)
-    except (OSError, StopIteration, ValueError):
-        return 0o022
+# This process's temporary files and staging folders that exist now, recorded before they are created.
+_LIVE: set[Path] = set()
 
 
 def temporary_path(path: str | os.PathLike) -> Path:
-    """A new empty file beside ``path``, with a unique name, created exclusively, with the permissions a
-    plain new file would get (mkstemp's are 0600)."""
+    """A new empty file beside ``path``, with a unique name, created exclusively (never through a link),
+    with the permissions a plain new file would get."""
     path = Path(path)
     remove_stale_partials(path)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.{os.getpid()}.", suffix=f".partial{path.suffix}")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-    finally:
-        os.close(fd)
-    return Path(name)
+    while True:
+        name = path.with_name(f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.partial{path.suffix}")
+        _LIVE.add(name)  # before it exists: an interrupt after the open still finds it
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
+            return name
+        except FileExistsError:  # not ours: leave it, draw another name
+            _LIVE.discard(name)
+        except BaseException:  # an interrupt may come after the open: the file may exist
+            discard(name)
+            raise
+
+
+def discard_live_temporaries() -> list[Path]:
+    """Remove every temporary file and staging folder of this process that still exists; for the handler
+    of an interrupt, which may have come between a temporary's creation and the block that removes it.
+    Returns what was removed."""
+    removed = []
+    for path in list(_LIVE):
+        if path.exists() or path.is_symlink():
+            removed.append(path)
+        _remove(path)
+    return removed
 
 
 def process_running(pid: int) -> bool:
@@ -85,6 +100,7 @@ def discard(path: Path) -> None:
     made us discard it."""
     with contextlib.suppress(OSError):
         path.unlink(missing_ok=True)
+    _LIVE.discard(path)
 
 
 @contextmanager
@@ -94,9 +110,8 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
-        discard(tmp)
-        raise
+    finally:
+        discard(tmp)  # gone after the rename; still there after any failure
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -129,6 +144,7 @@ def _put(staged: Path, final: Path) -> None:
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
+        _LIVE.discard(path)
     else:
         discard(path)
 
@@ -205,8 +221,9 @@ def staging_folder(out_dir: Path, name: str) -> Iterator[Path]:
     afterwards whatever happens: after publishing it holds only the replaced old results."""
     root = out_dir / f".{name}.partial"
     shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    _LIVE.add(root)
     try:
+        root.mkdir(parents=True)
         yield root
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        _remove(root)

@@ -24,7 +24,7 @@ import torch
 from faceswap_gan.errors import UserError
 from faceswap_gan.faces.dlib_models import landmarks_68
 from faceswap_gan.faces.masks import ALIGNED_FACE_BOX, PARTS, part_mask
-from faceswap_gan.io.atomic import is_within, publish_all
+from faceswap_gan.io.atomic import is_within, publish_all, staging_folder
 from faceswap_gan.io.layout import AUG_SIDE, SIDES, DataFolder
 from faceswap_gan.io.media import list_images, read_image, write_image
 from faceswap_gan.nets.dlib_resnet import DlibResNet, model_path
@@ -106,14 +106,12 @@ def augment_parts(
     neighbours = min(neighbours, len(dst_faces))
     order = nearest(face_features(src_faces, net), face_features(dst_faces, net), neighbours)
     # 2. Part swaps, written to fresh folders that replace any old ones at the end.
-    root = out_dir.with_name(f".{out_dir.name}.partial")
-    shutil.rmtree(root, ignore_errors=True)
-    staging, staged_masks = root / "faces", root / "masks"  # siblings: each replaces its own folder
-    staging.mkdir(parents=True)
-    staged_masks.mkdir()
-    eye_masks = folder.masks("src")
-    written = 0
-    try:
+    with staging_folder(out_dir.parent, out_dir.name) as root:
+        staging, staged_masks = root / "faces", root / "masks"  # siblings: each replaces its own folder
+        staging.mkdir()
+        staged_masks.mkdir()
+        eye_masks = folder.masks("src")
+        written = 0
         for file, face, row in zip(src_files, src_faces, order, strict=True):
             for rank, j in enumerate(row):
                 image, _ = swap_parts(face, dst_faces[j], parts)
@@ -123,6 +121,4 @@ def augment_parts(
                     shutil.copyfile(eye_masks / file.name, staged_masks / name)
                 written += 1
         publish_all([(staging, out_dir), (staged_masks, mask_out)])
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
     return AugmentSummary(len(src_files), written, out_dir)

@@ -10,9 +10,11 @@ from faceswap_gan.errors import UserError
 from faceswap_gan.io.atomic import (
     atomic_write,
     check_output,
+    discard_live_temporaries,
     publish_all,
     publish_folder,
     remove_stale_partials,
+    staging_folder,
     temporary_path,
 )
 
@@ -44,6 +46,22 @@ def test_a_failed_write_removes_its_temporary_file_and_keeps_the_old_result(tmp_
         tmp.write_text("half")
         raise RuntimeError("disk went away")
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out.yaml"]
+
+
+def test_what_an_interrupt_left_before_its_cleanup_block_is_removed_and_finished_work_is_not(tmp_path):
+    finished = tmp_path / "done.txt"
+    with atomic_write(finished) as tmp:
+        tmp.write_text("finished")
+    orphan = temporary_path(tmp_path / "out.mp4")  # created, then interrupted before a try could own it
+    with pytest.raises(KeyboardInterrupt), staging_folder(tmp_path, "extract") as root:
+        (root / "face.png").write_text("half")
+        left = temporary_path(tmp_path / "face.png")
+        raise KeyboardInterrupt
+    assert not root.exists() and orphan.exists() and left.exists()
+    removed = [path for path in discard_live_temporaries() if path.parent == tmp_path]  # others: earlier tests'
+    assert sorted(removed) == sorted([orphan, left])
+    assert [p.name for p in tmp_path.iterdir()] == ["done.txt"] and finished.read_text() == "finished"
+    assert discard_live_temporaries() == []
 
 
 def test_partials_of_a_killed_process_are_removed_and_a_running_ones_kept(tmp_path):
