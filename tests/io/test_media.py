@@ -95,6 +95,15 @@ def test_video_writer_publishes_only_a_complete_file(tmp_path):
     assert (info.width, info.height, info.frame_count) == (64, 48, 10)
 
 
+def test_h264_is_encoded_with_the_preset_and_the_faster_sub_pixel_search(tmp_path):
+    """x264 writes its settings into the stream: they show what reached the encoder (PyAV drops a
+    misspelt option without a word)."""
+    with VideoWriter(tmp_path / "out.mp4", 25, 64, 48) as writer:
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    settings = (tmp_path / "out.mp4").read_bytes()
+    assert b"subme=1 " in settings and b"crf=18.0 " in settings and b"rc_lookahead=10 " in settings
+
+
 @pytest.mark.media
 def test_the_writers_colour_conversion_is_swscales_limited_range_bt601():
     # the writer converts RGB to YUV 4:2:0 itself (fast); FFmpeg's default conversion is the reference
