@@ -9,7 +9,7 @@ and several parts of one result are published together or not at all (``publish_
 Temporary names carry the writer's process id (``.NAME.PID.XXXXXXXX.partial.EXT``), so that a later run
 removes the ones of a process that was killed (``remove_stale_partials``). Every temporary file and staging
 folder is also recorded while it exists, because an interrupt (Ctrl-C, SIGTERM) can land between its creation
-and the block that would remove it: the command line's interrupt handler removes what is left
+and the block that would remove it: the command line removes what is left when it ends
 (``discard_live_temporaries``).
 """
 
@@ -51,9 +51,9 @@ def temporary_path(path: str | os.PathLike) -> Path:
 
 
 def discard_live_temporaries() -> list[Path]:
-    """Remove every temporary file and staging folder of this process that still exists; for the handler
-    of an interrupt, which may have come between a temporary's creation and the block that removes it.
-    Returns what was removed."""
+    """Remove every temporary file and staging folder of this process that still exists; for the end of
+    a command, as an interrupt may have come between a temporary's creation and the block that removes
+    it. Returns what was removed."""
     removed = []
     for path in list(_LIVE):
         if path.exists() or path.is_symlink():
