@@ -138,7 +138,7 @@ def test_an_interrupt_between_the_temporary_files_creation_and_its_writer_leaves
     tmp_path, capsys, monkeypatch, model, noisy_video
 ):
     """SIGTERM the moment the partial file appears can land inside the writer's constructor, before any
-    block that would remove the file: the command line's handler removes it (CI saw one left over)."""
+    block that would remove the file: the command line removes it as it ends (CI saw one left over)."""
     import faceswap_gan.io.video as video
 
     make = video.temporary_path

@@ -40,21 +40,23 @@ def rgb_to_yuv420(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2YUV_I420)
 
 
-# On top of the preset: sub-pixel motion search at level 1 (veryfast's is 2). A third less encoding
-# (720p, crf 18, one thread, Zen 4 EPYC 2026-12-03: 10.3-10.8 -> 6.4-7.2 ms a frame) for files 6 %
-# larger and 0.1 dB further from the source (48.65 -> 48.52 dB). superfast, which also drops
-# partitions and the macroblock tree, made files 2.6x larger.
-X264_PARAMS = {"x264-params": "subme=1"}
+# veryfast with sub-pixel motion search at level 1 (veryfast's own is 2): a third less encoding (720p,
+# crf 18, one thread, Zen 4 EPYC 2026-12-03: 10.3-10.8 -> 6.4-7.2 ms a frame) for files 6 % larger and
+# 0.1 dB further from the source (48.65 -> 48.52 dB). superfast, which also drops partitions and the
+# macroblock tree, made files 2.6x larger.
+X264_PRESET, X264_PARAMS = "veryfast", "subme=1"
 
 
 class VideoWriter:
     """H.264 (VP9 for .webm) video with AAC (Opus) sound, published atomically: it writes a new temporary
     file beside ``path``, renamed to ``path`` only by a clean ``close()``; on error the temporary file is
     removed and whatever was at ``path`` stays as it was. Frames must all have one even size. ``threads``:
-    the H.264 encoder's threads, 0 for its own choice (1 encodes in the calling thread)."""
+    the H.264 encoder's threads, 0 for its own choice (1 encodes in the calling thread); ``preset`` and
+    ``x264_params`` its speed settings (x264's own names)."""
 
     def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 18,
-                 audio_rate: int | None = None, preset: str = "veryfast", threads: int = 0) -> None:  # fmt: skip
+                 audio_rate: int | None = None, preset: str = X264_PRESET, threads: int = 0,
+                 x264_params: str = X264_PARAMS) -> None:  # fmt: skip
         self.path = Path(path)
         check_video_path(self.path)
         fmt, codec, options, audio_codec = CONTAINERS[self.path.suffix.lower()]
@@ -69,7 +71,8 @@ class VideoWriter:
         self.stream.width, self.stream.height = width, height
         self.stream.pix_fmt = "yuv420p"
         if codec == "libx264":
-            self.stream.options = {"crf": str(crf), "preset": preset, "threads": str(threads), **X264_PARAMS}
+            self.stream.options = {"crf": str(crf), "preset": preset, "threads": str(threads),
+                                   "x264-params": x264_params}  # fmt: skip
         else:  # VP9's constant quality: crf with no bitrate cap; its scale is 0-63
             self.stream.options = {"crf": str(min(63, round(crf * 63 / 51))), "b": "0", **options}
         self.frames = 0
